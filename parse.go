@@ -1,0 +1,534 @@
+package spf
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// A Kind names the mechanism or modifier of a [Term]
+// (RFC 7208 sections 5 and 6).
+type Kind uint8
+
+// The kinds of term. The mechanisms come first, then the modifiers.
+const (
+	KindAll     Kind = iota + 1 // all (section 5.1)
+	KindInclude                 // include:<domain> (section 5.2)
+	KindA                       // a[:<domain>][<dual-cidr>] (section 5.3)
+	KindMX                      // mx[:<domain>][<dual-cidr>] (section 5.4)
+	KindPTR                     // ptr[:<domain>] (section 5.5)
+	KindIP4                     // ip4:<network>[/<len>] (section 5.6)
+	KindIP6                     // ip6:<network>[/<len>] (section 5.6)
+	KindExists                  // exists:<domain> (section 5.7)
+	KindRedirect                // redirect=<domain> (section 6.1)
+	KindExp                     // exp=<domain> (section 6.2)
+	KindUnknown                 // any other modifier, name=value (section 6)
+)
+
+var kindNames = [...]string{
+	KindAll:      "all",
+	KindInclude:  "include",
+	KindA:        "a",
+	KindMX:       "mx",
+	KindPTR:      "ptr",
+	KindIP4:      "ip4",
+	KindIP6:      "ip6",
+	KindExists:   "exists",
+	KindRedirect: "redirect",
+	KindExp:      "exp",
+	KindUnknown:  "unknown-modifier",
+}
+
+// String returns the mechanism or modifier name as written in records,
+// such as "include", or "unknown-modifier" for KindUnknown.
+func (k Kind) String() string {
+	if k > 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "Kind(" + itoa(int(k)) + ")"
+}
+
+// IsMechanism reports whether k is a mechanism rather than a modifier.
+func (k Kind) IsMechanism() bool { return k >= KindAll && k <= KindExists }
+
+// QueriesDNS reports whether a term of kind k counts against the limit of
+// DNS-querying terms (RFC 7208 section 4.6.4): include, a, mx, ptr,
+// exists and redirect.
+func (k Kind) QueriesDNS() bool {
+	switch k {
+	case KindInclude, KindA, KindMX, KindPTR, KindExists, KindRedirect:
+		return true
+	}
+	return false
+}
+
+// A Qualifier is the prefix of a mechanism that says what its match
+// means (RFC 7208 section 4.6.2).
+type Qualifier byte
+
+// The qualifiers. A mechanism written without one has QualifierPass.
+const (
+	QualifierPass     Qualifier = '+'
+	QualifierFail     Qualifier = '-'
+	QualifierSoftFail Qualifier = '~'
+	QualifierNeutral  Qualifier = '?'
+)
+
+// Result returns the result a match of a mechanism with this qualifier
+// gives: Pass, Fail, SoftFail or Neutral.
+func (q Qualifier) Result() Result {
+	switch q {
+	case QualifierFail:
+		return Fail
+	case QualifierSoftFail:
+		return SoftFail
+	case QualifierNeutral:
+		return Neutral
+	}
+	return Pass
+}
+
+// A Term is one directive (a qualified mechanism) or one modifier of an
+// SPF record (RFC 7208 section 4.6.1).
+type Term struct {
+	Kind Kind
+	// Qualifier is the qualifier of a mechanism, QualifierPass where the
+	// record gives none. It is zero for modifiers.
+	Qualifier Qualifier
+	// Domain is the domain-spec of include, a, mx, ptr, exists, redirect
+	// and exp, a macro string not yet expanded; for a, mx and ptr it is
+	// empty where the record gives none (the current domain is meant).
+	Domain string
+	// Name and Value are those of an unknown modifier.
+	Name, Value string
+	// Network is the network of ip4 and ip6, as written (not masked).
+	Network netip.Prefix
+	// CIDR4 and CIDR6 are the prefix lengths of a and mx, 32 and 128
+	// where the record gives none.
+	CIDR4, CIDR6 int
+	// Text is the term as written in the record, and Offset where it
+	// starts in the record text.
+	Text   string
+	Offset int
+}
+
+// String returns the term in canonical form: mechanism names in lower
+// case, the qualifier only where it is not "+", prefix lengths only where
+// they are not the whole address.
+func (t *Term) String() string {
+	var b strings.Builder
+	t.appendTo(&b)
+	return b.String()
+}
+
+func (t *Term) appendTo(b *strings.Builder) {
+	switch t.Kind {
+	case KindUnknown:
+		b.WriteString(t.Name)
+		b.WriteByte('=')
+		b.WriteString(t.Value)
+		return
+	case KindRedirect, KindExp:
+		b.WriteString(t.Kind.String())
+		b.WriteByte('=')
+		b.WriteString(t.Domain)
+		return
+	}
+	if t.Qualifier != QualifierPass && t.Qualifier != 0 {
+		b.WriteByte(byte(t.Qualifier))
+	}
+	b.WriteString(t.Kind.String())
+	switch t.Kind {
+	case KindIP4, KindIP6:
+		b.WriteByte(':')
+		b.WriteString(t.Network.Addr().String())
+		if t.Network.Bits() != t.Network.Addr().BitLen() {
+			b.WriteByte('/')
+			b.WriteString(itoa(t.Network.Bits()))
+		}
+		return
+	}
+	if t.Domain != "" {
+		b.WriteByte(':')
+		b.WriteString(t.Domain)
+	}
+	if t.Kind == KindA || t.Kind == KindMX {
+		if t.CIDR4 != 32 {
+			b.WriteByte('/')
+			b.WriteString(itoa(t.CIDR4))
+		}
+		if t.CIDR6 != 128 {
+			b.WriteString("//")
+			b.WriteString(itoa(t.CIDR6))
+		}
+	}
+}
+
+// A Record is a parsed SPF record (RFC 7208 section 4.6).
+type Record struct {
+	// Terms are the record's directives and modifiers in the order written.
+	Terms []Term
+}
+
+// String returns the record in canonical form: "v=spf1" and each term's
+// canonical form, separated by single spaces. Parse(r.String()) gives a
+// record equal to r but for the terms' Text and Offset.
+func (r *Record) String() string {
+	var b strings.Builder
+	b.WriteString("v=spf1")
+	for i := range r.Terms {
+		b.WriteByte(' ')
+		r.Terms[i].appendTo(&b)
+	}
+	return b.String()
+}
+
+// Redirect returns the domain-spec of the record's redirect modifier, and
+// whether it has one.
+func (r *Record) Redirect() (string, bool) { return r.modifier(KindRedirect) }
+
+// Exp returns the domain-spec of the record's exp modifier, and whether it
+// has one.
+func (r *Record) Exp() (string, bool) { return r.modifier(KindExp) }
+
+func (r *Record) modifier(k Kind) (string, bool) {
+	for i := range r.Terms {
+		if r.Terms[i].Kind == k {
+			return r.Terms[i].Domain, true
+		}
+	}
+	return "", false
+}
+
+// ErrSyntax is wrapped by every [*SyntaxError].
+var ErrSyntax = errors.New("spf: syntax error")
+
+// A SyntaxError reports a record that does not follow the grammar of
+// RFC 7208 sections 4.6 and 12. It wraps [ErrSyntax].
+type SyntaxError struct {
+	Record string // the whole record text
+	Term   string // the offending term, or "" for the record as a whole
+	Offset int    // where in Record the problem is
+	Msg    string // what is wrong
+}
+
+func (e *SyntaxError) Error() string {
+	if e.Term == "" {
+		return fmt.Sprintf("spf: syntax error at offset %d: %s", e.Offset, e.Msg)
+	}
+	return fmt.Sprintf("spf: syntax error in term %q at offset %d: %s", e.Term, e.Offset, e.Msg)
+}
+
+// Unwrap returns [ErrSyntax].
+func (e *SyntaxError) Unwrap() error { return ErrSyntax }
+
+// IsRecord reports whether a TXT record's text is an SPF version 1 record:
+// it begins with "v=spf1" (in any case) followed by a space or nothing
+// (RFC 7208 section 4.5).
+func IsRecord(txt string) bool {
+	const v = "v=spf1"
+	return len(txt) >= len(v) && equalFold(txt[:len(v)], v) && (len(txt) == len(v) || txt[len(v)] == ' ')
+}
+
+// Parse parses the text of an SPF record, which must start with "v=spf1".
+// Any departure from the grammar of RFC 7208 (sections 4.6 and 12),
+// anywhere in the record, is an error of type [*SyntaxError], and so is a
+// second redirect or exp modifier (section 6).
+func Parse(text string) (*Record, error) {
+	terms, err := parseTerms(text, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Record{Terms: terms}, nil
+}
+
+// parseTerms parses text into terms appended to buf. The evaluator calls
+// it with a reused buffer, so that a check allocates no record.
+func parseTerms(text string, buf []Term) ([]Term, error) {
+	if !IsRecord(text) {
+		return buf, &SyntaxError{Record: text, Msg: `record does not start with "v=spf1"`}
+	}
+	var haveRedirect, haveExp bool
+	for i := len("v=spf1"); i < len(text); {
+		if text[i] == ' ' {
+			i++
+			continue
+		}
+		j := strings.IndexByte(text[i:], ' ')
+		if j < 0 {
+			j = len(text)
+		} else {
+			j += i
+		}
+		t, msg := parseTerm(text[i:j])
+		if msg != "" {
+			return buf, &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: msg}
+		}
+		switch t.Kind {
+		case KindRedirect:
+			if haveRedirect {
+				return buf, &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: "second redirect modifier"}
+			}
+			haveRedirect = true
+		case KindExp:
+			if haveExp {
+				return buf, &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: "second exp modifier"}
+			}
+			haveExp = true
+		}
+		t.Offset = i
+		buf = append(buf, t)
+		i = j
+	}
+	return buf, nil
+}
+
+// parseTerm parses one term; a non-empty msg says why it is invalid.
+func parseTerm(s string) (t Term, msg string) {
+	t.Text = s
+	// A modifier is name "=" macro-string, name = ALPHA *( ALPHA / DIGIT /
+	// "-" / "_" / "." ) (RFC 7208 section 12).
+	if n := modifierNameLen(s); n > 0 && n < len(s) && s[n] == '=' {
+		name, value := s[:n], s[n+1:]
+		switch {
+		case equalFold(name, "redirect"):
+			t.Kind = KindRedirect
+		case equalFold(name, "exp"):
+			t.Kind = KindExp
+		default:
+			t.Kind, t.Name, t.Value = KindUnknown, name, value
+			if off, m := checkMacroString(value, true); m != "" {
+				return t, fmt.Sprintf("%s (at %d in the value)", m, off)
+			}
+			return t, ""
+		}
+		t.Domain = value
+		return t, checkDomainSpec(value)
+	}
+
+	t.Qualifier = QualifierPass
+	if len(s) > 0 {
+		switch q := Qualifier(s[0]); q {
+		case QualifierPass, QualifierFail, QualifierSoftFail, QualifierNeutral:
+			t.Qualifier = q
+			s = s[1:]
+		}
+	}
+	n := 0
+	for n < len(s) && isAlnum(s[n]) {
+		n++
+	}
+	name, arg := s[:n], s[n:]
+	switch {
+	case equalFold(name, "all"):
+		t.Kind = KindAll
+	case equalFold(name, "include"):
+		t.Kind = KindInclude
+	case equalFold(name, "a"):
+		t.Kind = KindA
+	case equalFold(name, "mx"):
+		t.Kind = KindMX
+	case equalFold(name, "ptr"):
+		t.Kind = KindPTR
+	case equalFold(name, "ip4"):
+		t.Kind = KindIP4
+	case equalFold(name, "ip6"):
+		t.Kind = KindIP6
+	case equalFold(name, "exists"):
+		t.Kind = KindExists
+	case name == "":
+		return t, "missing mechanism name"
+	default:
+		return t, fmt.Sprintf("unknown mechanism %q", name)
+	}
+
+	switch t.Kind {
+	case KindAll:
+		if arg != "" {
+			return t, "all takes no argument"
+		}
+	case KindInclude, KindExists:
+		if !strings.HasPrefix(arg, ":") {
+			return t, t.Kind.String() + " needs a domain"
+		}
+		t.Domain = arg[1:]
+		return t, checkDomainSpec(t.Domain)
+	case KindPTR:
+		if arg != "" {
+			if arg[0] != ':' {
+				return t, "ptr takes no prefix length"
+			}
+			t.Domain = arg[1:]
+			return t, checkDomainSpec(t.Domain)
+		}
+	case KindA, KindMX:
+		t.CIDR4, t.CIDR6 = 32, 128
+		rest, c4, c6, msg := splitDualCIDR(arg)
+		if msg != "" {
+			return t, msg
+		}
+		if c4 >= 0 {
+			t.CIDR4 = c4
+		}
+		if c6 >= 0 {
+			t.CIDR6 = c6
+		}
+		if rest != "" {
+			if rest[0] != ':' {
+				return t, "unexpected " + quoteRunes(rest)
+			}
+			t.Domain = rest[1:]
+			return t, checkDomainSpec(t.Domain)
+		}
+	case KindIP4, KindIP6:
+		if !strings.HasPrefix(arg, ":") {
+			return t, t.Kind.String() + " needs a network"
+		}
+		arg = arg[1:]
+		bits := -1
+		if i := strings.LastIndexByte(arg, '/'); i >= 0 {
+			max := 32
+			if t.Kind == KindIP6 {
+				max = 128
+			}
+			b, ok := parseCIDR(arg[i+1:], max)
+			if !ok {
+				return t, "invalid prefix length " + quoteRunes(arg[i:])
+			}
+			arg, bits = arg[:i], b
+		}
+		addr, err := netip.ParseAddr(arg)
+		if err != nil || addr.Zone() != "" || (t.Kind == KindIP4) != addr.Is4() {
+			return t, fmt.Sprintf("invalid %s address %s", t.Kind, quoteRunes(arg))
+		}
+		if bits < 0 {
+			bits = addr.BitLen()
+		}
+		t.Network = netip.PrefixFrom(addr, bits)
+	}
+	return t, ""
+}
+
+func modifierNameLen(s string) int {
+	if len(s) == 0 || !isAlpha(s[0]) {
+		return 0
+	}
+	n := 1
+	for n < len(s) && (isAlnum(s[n]) || s[n] == '-' || s[n] == '_' || s[n] == '.') {
+		n++
+	}
+	return n
+}
+
+// splitDualCIDR splits a trailing dual-cidr-length ([ "/" ip4-len ]
+// [ "//" ip6-len ]) off the argument of a or mx. A length that is absent
+// is returned as -1.
+func splitDualCIDR(arg string) (rest string, c4, c6 int, msg string) {
+	c4, c6 = -1, -1
+	if i := strings.LastIndex(arg, "//"); i >= 0 && allDigits(arg[i+2:]) {
+		v, ok := parseCIDR(arg[i+2:], 128)
+		if !ok {
+			return arg, c4, c6, "invalid IPv6 prefix length " + quoteRunes(arg[i:])
+		}
+		c6, arg = v, arg[:i]
+	}
+	if i := strings.LastIndexByte(arg, '/'); i >= 0 && allDigits(arg[i+1:]) {
+		v, ok := parseCIDR(arg[i+1:], 32)
+		if !ok {
+			return arg, c4, c6, "invalid IPv4 prefix length " + quoteRunes(arg[i:])
+		}
+		c4, arg = v, arg[:i]
+	}
+	return arg, c4, c6, ""
+}
+
+// parseCIDR parses a prefix length: "0", or digits without a leading
+// zero, at most max (RFC 7208 section 12: ip4-cidr-length, ip6-cidr-length).
+func parseCIDR(s string, max int) (int, bool) {
+	if s == "" || len(s) > 3 || !allDigits(s) || (len(s) > 1 && s[0] == '0') {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, n <= max
+}
+
+// checkDomainSpec checks domain-spec = macro-string domain-end, where
+// domain-end = ( "." toplabel [ "." ] ) / macro-expand (RFC 7208 section 12).
+func checkDomainSpec(s string) string {
+	if s == "" {
+		return "empty domain-spec"
+	}
+	if off, msg := checkMacroString(s, false); msg != "" {
+		return fmt.Sprintf("%s (at %d in the domain-spec)", msg, off)
+	}
+	if endsWithMacroExpand(s) {
+		return ""
+	}
+	end := strings.TrimSuffix(s, ".")
+	i := strings.LastIndexByte(end, '.')
+	if i < 0 {
+		return "domain-spec " + quoteRunes(s) + " has no top-level label"
+	}
+	if !isTopLabel(end[i+1:]) {
+		return "invalid top-level label " + quoteRunes(end[i+1:])
+	}
+	return ""
+}
+
+// endsWithMacroExpand reports whether a valid macro-string ends with a
+// macro-expand: "%{...}", "%%", "%_" or "%-".
+func endsWithMacroExpand(s string) bool {
+	last := -1 // where the last macro-expand ends
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' || i+1 >= len(s) {
+			continue
+		}
+		if s[i+1] == '{' {
+			i += strings.IndexByte(s[i:], '}')
+		} else {
+			i++
+		}
+		last = i + 1
+	}
+	return last == len(s)
+}
+
+// isTopLabel checks toplabel = ( *alphanum ALPHA *alphanum ) /
+// ( 1*alphanum "-" *( alphanum / "-" ) alphanum ).
+func isTopLabel(s string) bool {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	letterOrDash := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isAlpha(c) || c == '-':
+			letterOrDash = true
+		case isDigit(c):
+		default:
+			return false
+		}
+	}
+	return letterOrDash
+}
+
+func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// quoteRunes quotes s for an error message, escaping what is not printable
+// ASCII so that record text cannot forge the message.
+func quoteRunes(s string) string { return fmt.Sprintf("%+q", s) }

@@ -1,0 +1,155 @@
+package spf
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// RRType is a DNS resource record type, numbered as in the DNS (RFC 1035).
+// Only the types that SPF evaluation queries are named.
+type RRType uint16
+
+// The record types SPF evaluation queries.
+const (
+	TypeA    RRType = 1
+	TypePTR  RRType = 12
+	TypeMX   RRType = 15
+	TypeTXT  RRType = 16
+	TypeAAAA RRType = 28
+)
+
+// String returns the type's mnemonic, such as "TXT".
+func (t RRType) String() string {
+	switch t {
+	case TypeA:
+		return "A"
+	case TypePTR:
+		return "PTR"
+	case TypeMX:
+		return "MX"
+	case TypeTXT:
+		return "TXT"
+	case TypeAAAA:
+		return "AAAA"
+	}
+	return "TYPE" + itoa(int(t))
+}
+
+// A Response is the answer to one DNS query, reduced to what SPF needs.
+// A Resolver must not modify a Response after returning it: the evaluator
+// and caches share it read-only.
+type Response struct {
+	// TXT holds one entry per TXT record, its character-strings joined
+	// with nothing in between, as raw bytes (RFC 7208 section 3.3).
+	TXT []string
+	// Addrs holds the addresses of an A or AAAA answer.
+	Addrs []netip.Addr
+	// Names holds the exchanges of an MX answer, most preferred first,
+	// or the names of a PTR answer, each without a trailing dot.
+	Names []string
+	// TTL is how long the answer may be cached. For an answer that
+	// reports no data it is the negative-caching TTL (RFC 2308).
+	TTL time.Duration
+	// Authenticated reports that the answer carried the DNSSEC AD bit
+	// from a resolver that validated it.
+	Authenticated bool
+}
+
+// Len reports how many records the response holds.
+func (r *Response) Len() int {
+	if r == nil {
+		return 0
+	}
+	return len(r.TXT) + len(r.Addrs) + len(r.Names)
+}
+
+// A Resolver answers the DNS queries of SPF evaluation.
+//
+// Lookup asks for the records of type typ at name; name is a domain name
+// in A-label form without a trailing dot. PTR queries are asked by the
+// reverse name (under in-addr.arpa or ip6.arpa).
+//
+// Lookup distinguishes two kinds of failure, as RFC 7208 section 5 does:
+//   - The name does not exist (NXDOMAIN) or has no records of that type:
+//     Lookup returns an error that wraps [ErrNotFound], or a Response with
+//     no records and a nil error. Either is a "void lookup" (section 4.6.4).
+//   - Any other error (a timeout, SERVFAIL, a network failure) is a
+//     temporary DNS failure, which makes check_host() return temperror.
+//
+// A Resolver must be safe for concurrent use. CNAME chains are the
+// resolver's business: the answer is for the name at the end of the chain.
+type Resolver interface {
+	Lookup(ctx context.Context, name string, typ RRType) (*Response, error)
+}
+
+// ResolverFunc adapts an ordinary function to the [Resolver] interface.
+type ResolverFunc func(ctx context.Context, name string, typ RRType) (*Response, error)
+
+// Lookup calls f(ctx, name, typ).
+func (f ResolverFunc) Lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
+	return f(ctx, name, typ)
+}
+
+var _ Resolver = ResolverFunc(nil)
+
+// ErrNotFound is what a [Resolver] wraps when a name does not exist or has
+// no records of the type asked for: a void lookup (RFC 7208 section 4.6.4).
+var ErrNotFound = errors.New("spf: no such DNS name or data")
+
+// timeoutError is the error of a query that got no answer in time.
+type timeoutError struct{ name string }
+
+func (e *timeoutError) Error() string   { return "spf: DNS query for " + e.name + " timed out" }
+func (e *timeoutError) Timeout() bool   { return true }
+func (e *timeoutError) Temporary() bool { return true }
+
+// itoa formats small non-negative integers without fmt.
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// ReverseName returns the name under which PTR records for addr are
+// published: "4.3.2.1.in-addr.arpa" for 1.2.3.4, nibbles under ip6.arpa
+// for IPv6 (RFC 3596 section 2.5). An IPv4-mapped address gives the
+// in-addr.arpa name.
+func ReverseName(addr netip.Addr) string {
+	return string(appendReverseName(nil, addr.Unmap()))
+}
+
+func appendReverseName(dst []byte, addr netip.Addr) []byte {
+	if addr.Is4() {
+		a := addr.As4()
+		for i := 3; i >= 0; i-- {
+			dst = strconv.AppendUint(dst, uint64(a[i]), 10)
+			dst = append(dst, '.')
+		}
+		return append(dst, "in-addr.arpa"...)
+	}
+	const hex = "0123456789abcdef"
+	a := addr.As16()
+	for i := 15; i >= 0; i-- {
+		dst = append(dst, hex[a[i]&0xf], '.', hex[a[i]>>4], '.')
+	}
+	return append(dst, "ip6.arpa"...)
+}

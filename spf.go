@@ -1,0 +1,296 @@
+// Package spf evaluates the Sender Policy Framework (SPF, RFC 7208) for mail
+// receivers: given the IP address of an SMTP client, the name it gave in
+// HELO and the MAIL FROM address, it finds whether the sending domain
+// authorizes the client.
+//
+// A mail server calls [Check] (or [Checker.Check] with its own settings) at
+// SMTP time and turns the [Outcome] into a reply and a trace header. The
+// result is always set; an error is returned exactly when the result is
+// [TempError] or [PermError], and a match is never reported as an error.
+//
+// # Where we depart from or interpret RFC 7208
+//
+//   - Only the address family of the client is looked up for "a" and "mx"
+//     (A for IPv4 clients, AAAA for IPv6), as section 5 allows.
+//   - An IPv4-mapped IPv6 client address (::ffff:192.0.2.1) is an IPv4
+//     client throughout: ip4 matches it, %{i} and %{v} are IPv4 forms.
+//   - Void lookups (section 4.6.4) are counted per term: the query of an a,
+//     exists, mx (the MX query itself) or ptr (the PTR query itself) term,
+//     and the TXT query of an include or redirect target, that ends in
+//     NXDOMAIN or no data. The address lookups of MX hosts and of PTR names
+//     are not void lookups of their own, and they do not count against
+//     the limit of 10 DNS-querying terms either.
+//   - An MX answer with more than 10 names is a permerror before any host
+//     is looked up (section 4.6.4); a PTR answer with more than 10 names
+//     has the rest ignored.
+//   - If an address lookup of an MX host fails temporarily, the mx
+//     mechanism is a temperror unless another host of it matches.
+//   - An MX record whose exchange is "." (a null MX, RFC 7505) names no host.
+//   - The %{p} macro looks up at most 10 PTR names; its queries count
+//     against no limit. A DNS error while finding it gives "unknown".
+//   - An expanded domain that is not a valid DNS name (an empty label, a
+//     label over 63 bytes) makes a, mx, ptr and exists not match, as a
+//     void lookup would, and makes include and redirect a permerror.
+//   - A null MAIL FROM is checked as postmaster@<HELO> with the identity
+//     "helo" (sections 2.4 and 4.3); a sender without "@" is a domain, with
+//     local part "postmaster".
+//   - Domains are turned into lower-case A-labels (IDNA) once, at the edge.
+//   - Explanation text (exp=) is checked against the grammar of section
+//     7.1; text that does not follow it, or an exp= domain with no single
+//     TXT record, falls back to [Checker.DefaultExplanation] (section 6.2).
+package spf
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"time"
+
+	"golang.org/x/net/idna"
+)
+
+// The problems of a temperror or permerror, which [Outcome.Problem] and
+// the error of [Checker.Check] wrap. Use [errors.Is] to tell them apart.
+// [ErrSyntax] (a record that does not parse) is one of them too.
+var (
+	// ErrTooManyLookups: more than Checker.MaxLookups (10) DNS-querying
+	// terms (RFC 7208 section 4.6.4). A permerror.
+	ErrTooManyLookups = errors.New("spf: too many DNS-querying terms")
+	// ErrTooManyVoidLookups: more than Checker.MaxVoidLookups (2) lookups
+	// that found no such name or no data (section 4.6.4). A permerror.
+	ErrTooManyVoidLookups = errors.New("spf: too many void lookups")
+	// ErrTooManyMXNames: an mx mechanism met more than Checker.MaxMXNames
+	// (10) MX names (section 4.6.4). A permerror.
+	ErrTooManyMXNames = errors.New("spf: too many MX names")
+	// ErrMultipleRecords: a domain publishes more than one SPF record
+	// (section 4.5). A permerror.
+	ErrMultipleRecords = errors.New("spf: more than one SPF record")
+	// ErrNoTargetRecord: the target of an include or redirect has no SPF
+	// record, or is not a valid domain (sections 5.2 and 6.1). A permerror.
+	ErrNoTargetRecord = errors.New("spf: include or redirect target has no SPF record")
+	// ErrDNS: a DNS query failed for a reason other than "no such name or
+	// data" (a timeout, SERVFAIL, a network error). A temperror.
+	ErrDNS = errors.New("spf: DNS lookup failed")
+	// ErrInvalidInput: the caller gave an invalid client IP address. A
+	// permerror, since no check could be made.
+	ErrInvalidInput = errors.New("spf: invalid input")
+)
+
+// DefaultExplanation is the explanation a [Checker] gives with a fail when
+// the domain gives none and Checker.DefaultExplanation is empty. It is a
+// macro string (RFC 7208 section 7).
+const DefaultExplanation = "%{o} does not designate %{c} as permitted sender"
+
+// The defaults of the lookup limits, RFC 7208 section 4.6.4.
+const (
+	DefaultMaxLookups     = 10
+	DefaultMaxVoidLookups = 2
+	DefaultMaxMXNames     = 10
+	DefaultMaxPTRNames    = 10
+)
+
+// An Identity names which identity a check authorized (RFC 7208 section 2).
+type Identity uint8
+
+// The identities. The zero value is IdentityMailFrom.
+const (
+	IdentityMailFrom Identity = iota // the MAIL FROM identity (section 2.4)
+	IdentityHELO                     // the HELO identity (section 2.3)
+)
+
+// String returns "mailfrom" or "helo", as Received-SPF writes them.
+func (id Identity) String() string {
+	if id == IdentityHELO {
+		return "helo"
+	}
+	return "mailfrom"
+}
+
+// An Outcome is what a check found. Result is always set.
+type Outcome struct {
+	Result   Result
+	Identity Identity
+	// ClientIP, HELO and Sender are the inputs of the check: the client's
+	// address (IPv4-mapped addresses unmapped), the HELO name and the
+	// MAIL FROM address as given (empty for the null sender).
+	ClientIP netip.Addr
+	HELO     string
+	Sender   string
+	// Domain is the domain whose policy was checked, in lower-case A-label
+	// form: the sender's domain, or the HELO name.
+	Domain string
+	// Mechanism is the term that decided the result, as written in its
+	// record, and MechanismDomain the domain whose record holds it: Domain,
+	// or the target of a redirect. Both are empty where no term matched
+	// (the default neutral result, or none, temperror and permerror).
+	Mechanism       string
+	MechanismDomain string
+	// Explanation is set with a fail: the domain's explanation (exp=,
+	// RFC 7208 section 6.2) when it gave one, else the Checker's default,
+	// both macro-expanded. FromDomain reports which.
+	Explanation string
+	FromDomain  bool
+	// Problem is what caused a temperror or permerror; nil otherwise. It
+	// wraps one of the package's Err values, such as [ErrSyntax].
+	Problem error
+	// Lookups counts the DNS-querying terms evaluated, and VoidLookups the
+	// lookups that found nothing (RFC 7208 section 4.6.4).
+	Lookups     int
+	VoidLookups int
+	// Authenticated reports that every DNS answer the check used was
+	// authenticated by DNSSEC (see [Response]).
+	Authenticated bool
+	// Receiver is the receiver's name, as %{r} expands it.
+	Receiver string
+}
+
+// A Checker evaluates SPF with its settings. The zero Checker is ready to
+// use with the defaults given for each field. A Checker is safe for
+// concurrent use; do not change its fields while checks are running.
+type Checker struct {
+	// Resolver answers DNS queries. If nil, a resolver on Go's
+	// [net.DefaultResolver] is used (see [NetResolver]).
+	Resolver Resolver
+	// Receiver is the receiver's host name, which %{r} expands to in
+	// explanations. If empty, "unknown" is used (RFC 7208 section 7.3).
+	Receiver string
+	// DefaultExplanation is the explanation of a fail when the domain
+	// gives none, a macro string that may use every macro letter. If
+	// empty, the package constant [DefaultExplanation] is used.
+	DefaultExplanation string
+	// MaxLookups limits the DNS-querying terms of one check; if zero,
+	// DefaultMaxLookups (10). MaxVoidLookups limits the lookups that find
+	// nothing; if zero, DefaultMaxVoidLookups (2). MaxMXNames limits the
+	// names of one mx term (more is a permerror); if zero,
+	// DefaultMaxMXNames (10). MaxPTRNames limits the names of one ptr term
+	// or %{p} (the rest are ignored); if zero, DefaultMaxPTRNames (10).
+	// RFC 7208 section 4.6.4 sets the defaults; change them only for
+	// diagnosis.
+	MaxLookups     int
+	MaxVoidLookups int
+	MaxMXNames     int
+	MaxPTRNames    int
+	// Timeout bounds the time of one check, DNS queries included; when it
+	// runs out the result is temperror. If zero, only the context given to
+	// Check bounds it. RFC 7208 section 4.6.4 suggests at least 20 seconds.
+	Timeout time.Duration
+	// Trace, if not nil, is called with each step of the evaluation, in
+	// order, from the goroutine that called Check.
+	Trace func(Event)
+	// Now returns the time %{t} expands to; if nil, [time.Now].
+	Now func() time.Time
+}
+
+// Check evaluates SPF for the MAIL FROM identity with the zero [Checker];
+// see [Checker.Check].
+func Check(ctx context.Context, ip netip.Addr, helo, sender string) (Outcome, error) {
+	var c Checker
+	return c.Check(ctx, ip, helo, sender)
+}
+
+// Check evaluates SPF for the MAIL FROM identity of a message from the
+// client at ip, which said helo in HELO/EHLO and sender in MAIL FROM
+// (without angle brackets).
+//
+// An empty sender (the null reverse-path) is checked as
+// postmaster@<helo>, with the identity "helo" (RFC 7208 sections 2.4 and
+// 4.3); a sender without "@" or with an empty local part has the local
+// part "postmaster".
+//
+// The outcome's Result is always set. The error is nil unless the result
+// is TempError or PermError, and is then the outcome's Problem.
+func (c *Checker) Check(ctx context.Context, ip netip.Addr, helo, sender string) (Outcome, error) {
+	if sender == "" {
+		return c.check(ctx, ip, helo, "", IdentityHELO, "postmaster", helo)
+	}
+	local, domain := splitSender(sender)
+	return c.check(ctx, ip, helo, sender, IdentityMailFrom, local, domain)
+}
+
+// CheckHELO evaluates SPF for the HELO identity (RFC 7208 section 2.3):
+// the policy of the name the client gave in HELO/EHLO, with the sender
+// postmaster@<helo>.
+func (c *Checker) CheckHELO(ctx context.Context, ip netip.Addr, helo string) (Outcome, error) {
+	return c.check(ctx, ip, helo, "", IdentityHELO, "postmaster", helo)
+}
+
+// CheckHost is RFC 7208's check_host(ip, domain, sender) (section 4): it
+// evaluates domain's policy for the client at ip, with sender giving the
+// %{s}, %{l} and %{o} macros. Check and CheckHELO are what most callers
+// want; CheckHost is for callers that choose the domain themselves. The
+// outcome's HELO is empty and its Identity IdentityMailFrom.
+func (c *Checker) CheckHost(ctx context.Context, ip netip.Addr, domain, sender string) (Outcome, error) {
+	local, senderDomain := splitSender(sender)
+	if sender == "" {
+		local, senderDomain = "postmaster", domain
+	}
+	e := c.newEvaluation(ip, "", local, senderDomain)
+	return e.run(ctx, c, sender, IdentityMailFrom, domain)
+}
+
+func (c *Checker) check(ctx context.Context, ip netip.Addr, helo, sender string, id Identity, local, domain string) (Outcome, error) {
+	e := c.newEvaluation(ip, helo, local, domain)
+	return e.run(ctx, c, sender, id, domain)
+}
+
+// splitSender splits a MAIL FROM address at its last "@". The local part
+// is "postmaster" where it is empty or missing (RFC 7208 section 4.3).
+func splitSender(sender string) (local, domain string) {
+	i := strings.LastIndexByte(sender, '@')
+	if i < 0 {
+		return "postmaster", sender
+	}
+	local, domain = sender[:i], sender[i+1:]
+	if local == "" {
+		local = "postmaster"
+	}
+	return local, domain
+}
+
+// normalizeDomain returns name in lower-case A-label form without a
+// trailing dot, and whether it is a valid multi-label domain name that
+// check_host() can evaluate (RFC 7208 section 4.3).
+func normalizeDomain(name string) (string, bool) {
+	name = strings.TrimSuffix(name, ".")
+	for i := 0; i < len(name); i++ {
+		if name[i] >= 0x80 {
+			a, err := idna.Lookup.ToASCII(name)
+			if err != nil {
+				return name, false
+			}
+			name = a
+			break
+		}
+	}
+	name = strings.ToLower(name)
+	return name, validDomain(name)
+}
+
+// validDomain reports whether name (without trailing dot) is a domain
+// name check_host() can evaluate: at most 253 bytes, at least two labels
+// of 1 to 63 bytes of visible ASCII, and a last label that is a toplabel
+// (RFC 7208 sections 4.3 and 7.1), which rules out address literals.
+func validDomain(name string) bool {
+	if len(name) > 253 {
+		return false
+	}
+	labels, start := 0, 0
+	for i := 0; i <= len(name); i++ {
+		if i < len(name) {
+			c := name[i]
+			if c <= 0x20 || c >= 0x7f {
+				return false
+			}
+			if c != '.' {
+				continue
+			}
+		}
+		if n := i - start; n == 0 || n > 63 {
+			return false
+		}
+		labels++
+		start = i + 1
+	}
+	return labels >= 2 && isTopLabel(name[strings.LastIndexByte(name, '.')+1:])
+}

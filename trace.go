@@ -1,0 +1,64 @@
+package spf
+
+import "time"
+
+// An EventKind says what step of an evaluation an [Event] reports.
+type EventKind uint8
+
+// The kinds of event, in the order an evaluation meets them.
+const (
+	// EventQuery: a DNS query was answered. Name, Type, Response (nil
+	// for no such name, no data or an error), Err and Elapsed are set.
+	EventQuery EventKind = iota + 1
+	// EventRecord: Domain's SPF record was selected; Record is its text.
+	EventRecord
+	// EventTerm: a term of Domain's record was evaluated; Term is its
+	// text, Matched whether it matched, Err its error if it ended the check.
+	EventTerm
+	// EventLimit: a limit of RFC 7208 section 4.6.4 was exceeded at Term;
+	// Err says which.
+	EventLimit
+	// EventResult: check_host() for Domain returned Result (with Err for
+	// temperror and permerror), decided by Term where one matched.
+	EventResult
+)
+
+// String returns a short lower-case name of the kind, such as "query".
+func (k EventKind) String() string {
+	switch k {
+	case EventQuery:
+		return "query"
+	case EventRecord:
+		return "record"
+	case EventTerm:
+		return "term"
+	case EventLimit:
+		return "limit"
+	case EventResult:
+		return "result"
+	}
+	return "EventKind(" + itoa(int(k)) + ")"
+}
+
+// An Event is one step of an evaluation, passed to [Checker.Trace].
+// Fields that do not apply to its Kind are zero.
+type Event struct {
+	Kind EventKind
+	// Depth is how many include and redirect steps lie above the record
+	// the event belongs to; 0 for the checked domain's own record.
+	Depth  int
+	Domain string
+	Record string
+	Term   string
+	// Matched reports, for EventTerm, whether the term matched.
+	Matched  bool
+	Name     string
+	Type     RRType
+	Response *Response
+	Err      error
+	Elapsed  time.Duration
+	Result   Result
+	// Lookups and VoidLookups are the counters after the step.
+	Lookups     int
+	VoidLookups int
+}

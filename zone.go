@@ -1,0 +1,291 @@
+package spf
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// A Zone is an in-memory [Resolver] that answers from records it holds.
+// It is meant for tests and offline use: the suite runner, examples and
+// reproducible bug reports all evaluate SPF against a Zone.
+//
+// Names are case-insensitive and may be given with or without a trailing
+// dot. A name with no records does not exist (NXDOMAIN). CNAME records are
+// followed, up to 8 in a chain; a loop is a temporary failure, as a
+// recursive resolver reports it (SERVFAIL).
+//
+// The zero Zone is empty and ready to use. A Zone is safe for concurrent
+// use, including adding records while lookups run.
+type Zone struct {
+	mu       sync.RWMutex
+	answers  map[zoneKey]*zoneEntry
+	cnames   map[string]string
+	timeouts map[zoneKey]bool // key with typ 0: every type without records
+	names    map[string]bool  // names that exist (hold any record)
+}
+
+// A zoneEntry is the answer for one name and type, with what building
+// it needs beyond the Response.
+type zoneEntry struct {
+	resp    *Response
+	prefs   []uint16 // MX preferences, parallel to resp.Names
+	fromSPF bool     // TXT records copied from SPF (type 99) records
+}
+
+type zoneKey struct {
+	name string
+	typ  RRType
+}
+
+// zoneTTL is the TTL of every answer from a Zone.
+const zoneTTL = 5 * time.Minute
+
+var _ Resolver = (*Zone)(nil)
+
+func zoneName(name string) string {
+	return strings.ToLower(strings.TrimSuffix(name, "."))
+}
+
+func (z *Zone) init() {
+	if z.answers == nil {
+		z.answers = make(map[zoneKey]*zoneEntry)
+		z.cnames = make(map[string]string)
+		z.timeouts = make(map[zoneKey]bool)
+		z.names = make(map[string]bool)
+	}
+}
+
+// add changes the entry for (name, typ) through edit, on a copy of the
+// response so that one already returned to a caller never changes.
+func (z *Zone) add(name string, typ RRType, edit func(e *zoneEntry)) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.init()
+	k := zoneKey{zoneName(name), typ}
+	e := &zoneEntry{resp: &Response{TTL: zoneTTL}}
+	if old := z.answers[k]; old != nil {
+		e.resp.TXT = slices.Clone(old.resp.TXT)
+		e.resp.Addrs = slices.Clone(old.resp.Addrs)
+		e.resp.Names = slices.Clone(old.resp.Names)
+		e.prefs = slices.Clone(old.prefs)
+		e.fromSPF = old.fromSPF
+	}
+	edit(e)
+	z.answers[k] = e
+	z.names[k.name] = true
+}
+
+// AddTXT adds one TXT record at name. The strings are the record's
+// character-strings; a resolver joins them with nothing in between
+// (RFC 7208 section 3.3), and so does Lookup. A call with no strings adds
+// a record with no character-string at all.
+func (z *Zone) AddTXT(name string, strs ...string) {
+	z.add(name, TypeTXT, func(e *zoneEntry) {
+		if e.fromSPF { // records of its own replace those copied from SPF
+			e.resp.TXT, e.fromSPF = nil, false
+		}
+		e.resp.TXT = append(e.resp.TXT, strings.Join(strs, ""))
+	})
+}
+
+// AddSPF adds an SPF (type 99) record at name, which RFC 7208 no longer
+// queries: it is published as a TXT record, the way the openspf test suite
+// does, unless name has TXT records of its own (added with [Zone.AddTXT],
+// before or after). SPF records are not otherwise kept.
+func (z *Zone) AddSPF(name string, strs ...string) {
+	z.mu.RLock()
+	e := z.answers[zoneKey{zoneName(name), TypeTXT}]
+	own := e != nil && !e.fromSPF
+	z.mu.RUnlock()
+	if own {
+		return
+	}
+	z.add(name, TypeTXT, func(e *zoneEntry) {
+		e.resp.TXT = append(e.resp.TXT, strings.Join(strs, ""))
+		e.fromSPF = true
+	})
+}
+
+// AddIP adds an A record (for an IPv4 address) or an AAAA record (for an
+// IPv6 address) at name. An IPv4-mapped IPv6 address is added as AAAA.
+func (z *Zone) AddIP(name string, addr netip.Addr) {
+	typ := TypeAAAA
+	if addr.Is4() {
+		typ = TypeA
+	}
+	z.add(name, typ, func(e *zoneEntry) { e.resp.Addrs = append(e.resp.Addrs, addr) })
+}
+
+// AddMX adds an MX record at name. Lookup returns exchanges in order of
+// preference, lowest first; equal preferences keep the order of adding.
+func (z *Zone) AddMX(name string, pref uint16, exchange string) {
+	z.add(name, TypeMX, func(e *zoneEntry) {
+		// Insert after every exchange of lower or equal preference.
+		i := len(e.prefs)
+		for i > 0 && e.prefs[i-1] > pref {
+			i--
+		}
+		e.prefs = slices.Insert(e.prefs, i, pref)
+		e.resp.Names = slices.Insert(e.resp.Names, i, strings.TrimSuffix(exchange, "."))
+	})
+}
+
+// AddPTR adds a PTR record at name, which is a reverse name such as
+// "4.3.2.1.in-addr.arpa"; see [ReverseName].
+func (z *Zone) AddPTR(name, target string) {
+	z.add(name, TypePTR, func(e *zoneEntry) { e.resp.Names = append(e.resp.Names, strings.TrimSuffix(target, ".")) })
+}
+
+// AddCNAME makes name an alias of target. Lookups of name are answered
+// with target's records.
+func (z *Zone) AddCNAME(name, target string) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.init()
+	z.cnames[zoneName(name)] = zoneName(target)
+	z.names[zoneName(name)] = true
+}
+
+// SetTimeout makes queries for name of the given types go unanswered: Lookup
+// returns a timeout error at once. With no types, every type that has no
+// records at name times out, and so do queries of names that do not exist.
+func (z *Zone) SetTimeout(name string, types ...RRType) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.init()
+	n := zoneName(name)
+	if len(types) == 0 {
+		z.timeouts[zoneKey{n, 0}] = true
+	}
+	for _, t := range types {
+		z.timeouts[zoneKey{n, t}] = true
+	}
+}
+
+// Lookup answers from the zone. See [Resolver].
+func (z *Zone) Lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	n := zoneName(name)
+	z.mu.RLock()
+	defer z.mu.RUnlock()
+	for hops := 0; ; hops++ {
+		k := zoneKey{n, typ}
+		if e := z.answers[k]; e != nil {
+			return e.resp, nil
+		}
+		if z.timeouts[k] || z.timeouts[zoneKey{n, 0}] {
+			return nil, &timeoutError{name: name}
+		}
+		target, ok := z.cnames[n]
+		if !ok {
+			break
+		}
+		if hops >= 8 {
+			return nil, fmt.Errorf("spf: CNAME chain from %q too long or looping", name)
+		}
+		n = target
+	}
+	return nil, ErrNotFound
+}
+
+// Names returns every name that holds a record, sorted.
+func (z *Zone) Names() []string {
+	z.mu.RLock()
+	defer z.mu.RUnlock()
+	var names []string
+	for n := range z.names {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// ParseZone reads zone-file text (RFC 1035 section 5, as
+// github.com/miekg/dns parses it) into a Zone. Relative names are taken
+// relative to origin, which may be empty when every name is absolute.
+// Record types other than A, AAAA, MX, PTR, CNAME, TXT and SPF are ignored;
+// an SPF (type 99) record is kept as TXT only where the name has no TXT
+// record of its own. file names the source in error messages.
+func ParseZone(r io.Reader, origin, file string) (*Zone, error) {
+	if origin != "" {
+		origin = dns.Fqdn(origin)
+	}
+	zp := dns.NewZoneParser(r, origin, file)
+	zp.SetDefaultTTL(uint32(zoneTTL / time.Second))
+	z := &Zone{}
+	var spf []*dns.SPF
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		name := rr.Header().Name
+		switch rr := rr.(type) {
+		case *dns.A:
+			if a, ok := netip.AddrFromSlice(rr.A.To4()); ok {
+				z.AddIP(name, a)
+			}
+		case *dns.AAAA:
+			if a, ok := netip.AddrFromSlice(rr.AAAA.To16()); ok {
+				z.AddIP(name, a)
+			}
+		case *dns.MX:
+			z.AddMX(name, rr.Preference, rr.Mx)
+		case *dns.PTR:
+			z.AddPTR(name, rr.Ptr)
+		case *dns.CNAME:
+			z.AddCNAME(name, rr.Target)
+		case *dns.TXT:
+			z.AddTXT(name, unescapeTXT(rr.Txt)...)
+		case *dns.SPF:
+			spf = append(spf, rr)
+		}
+	}
+	if err := zp.Err(); err != nil {
+		return nil, fmt.Errorf("spf: zone %s: %w", file, err)
+	}
+	for _, rr := range spf {
+		z.AddSPF(rr.Hdr.Name, unescapeTXT(rr.Txt)...)
+	}
+	return z, nil
+}
+
+// unescapeTXT turns character-strings from miekg/dns's presentation form
+// (with \DDD and \X escapes) into raw bytes.
+func unescapeTXT(strs []string) []string {
+	out := make([]string, len(strs))
+	for i, s := range strs {
+		if !strings.Contains(s, `\`) {
+			out[i] = s
+			continue
+		}
+		var b strings.Builder
+		for j := 0; j < len(s); j++ {
+			c := s[j]
+			if c != '\\' || j+1 >= len(s) {
+				b.WriteByte(c)
+				continue
+			}
+			j++
+			if j+2 < len(s) && isDigit(s[j]) && isDigit(s[j+1]) && isDigit(s[j+2]) {
+				v := int(s[j]-'0')*100 + int(s[j+1]-'0')*10 + int(s[j+2]-'0')
+				if v <= 255 {
+					b.WriteByte(byte(v))
+					j += 2
+					continue
+				}
+			}
+			b.WriteByte(s[j])
+		}
+		out[i] = b.String()
+	}
+	return out
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
