@@ -13,17 +13,17 @@ type Kind uint8
 
 // The kinds of term. The mechanisms come first, then the modifiers.
 const (
-	KindAll     Kind = iota + 1 // all (section 5.1)
-	KindInclude                 // include:<domain> (section 5.2)
-	KindA                       // a[:<domain>][<dual-cidr>] (section 5.3)
-	KindMX                      // mx[:<domain>][<dual-cidr>] (section 5.4)
-	KindPTR                     // ptr[:<domain>] (section 5.5)
-	KindIP4                     // ip4:<network>[/<len>] (section 5.6)
-	KindIP6                     // ip6:<network>[/<len>] (section 5.6)
-	KindExists                  // exists:<domain> (section 5.7)
-	KindRedirect                // redirect=<domain> (section 6.1)
-	KindExp                     // exp=<domain> (section 6.2)
-	KindUnknown                 // any other modifier, name=value (section 6)
+	KindAll      Kind = iota + 1 // all (section 5.1)
+	KindInclude                  // include:<domain> (section 5.2)
+	KindA                        // a[:<domain>][<dual-cidr>] (section 5.3)
+	KindMX                       // mx[:<domain>][<dual-cidr>] (section 5.4)
+	KindPTR                      // ptr[:<domain>] (section 5.5)
+	KindIP4                      // ip4:<network>[/<len>] (section 5.6)
+	KindIP6                      // ip6:<network>[/<len>] (section 5.6)
+	KindExists                   // exists:<domain> (section 5.7)
+	KindRedirect                 // redirect=<domain> (section 6.1)
+	KindExp                      // exp=<domain> (section 6.2)
+	KindUnknown                  // any other modifier, name=value (section 6)
 )
 
 var kindNames = [...]string{

@@ -97,3 +97,20 @@ func TestRFC7208Suite(t *testing.T) {
 		t.Error("the suite has no tests")
 	}
 }
+
+// TestScenarios runs our own scenarios, in the suite's format, from
+// testdata/scenarios: what the openspf suite leaves out.
+func TestScenarios(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "scenarios", "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no scenarios in testdata/scenarios")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			runSuite(t, f, filepath.Base(f), func(t *testing.T, z *spf.Zone) spf.Resolver { return z })
+		})
+	}
+}
