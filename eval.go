@@ -28,6 +28,9 @@ type evaluation struct {
 
 	ptrDone  bool     // ptrNames holds the validated names of the client
 	ptrNames []string // for %{p}
+
+	prefetch bool // pf is in use (Checker.NoPrefetch is false)
+	pf       prefetcher
 }
 
 // A hostResult is what check_host() returned for one domain.
@@ -50,6 +53,7 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, local, senderDomain string)
 		maxPTR:        orDefault(c.MaxPTRNames, DefaultMaxPTRNames),
 		defaultExp:    c.DefaultExplanation,
 		authenticated: true,
+		prefetch:      !c.NoPrefetch,
 	}
 	if e.res == nil {
 		e.res = NetResolver{}
@@ -106,6 +110,10 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		defer cancel()
 	}
 	e.ctx = ctx
+	if e.prefetch {
+		e.pf.init(ctx, e)
+		defer e.pf.stop()
+	}
 
 	d, ok := normalizeDomain(domain)
 	out.Domain = d
@@ -173,6 +181,9 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 	e.termBufs[depth] = terms
 	if err != nil {
 		return e.permError(fmt.Errorf("%w (record of %s)", err, domain))
+	}
+	if e.prefetch {
+		e.pf.record(e.env, terms)
 	}
 
 	// Section 4.6.2: mechanisms are evaluated in order; the first that
@@ -353,6 +364,9 @@ func (e *evaluation) matchMX(t *Term, domain, target string, depth int) (bool, *
 	}
 	var tempErr error
 	typ := addrType(e.env.ip)
+	if e.prefetch {
+		e.pf.hosts(resp.Names, "") // look the hosts up at once, use them in order
+	}
 	for _, host := range resp.Names {
 		if host == "" || host == "." {
 			continue // a null MX (RFC 7505) names no host
@@ -388,6 +402,9 @@ func (e *evaluation) matchPTR(t *Term, domain, target string, depth int) (bool, 
 	names := resp.Names
 	if len(names) > e.maxPTR {
 		names = names[:e.maxPTR] // section 4.6.4: the rest are ignored
+	}
+	if e.prefetch {
+		e.pf.hosts(names, target)
 	}
 	for _, name := range names {
 		if !isSubdomain(name, target) {
@@ -561,7 +578,13 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 	if e.trace != nil {
 		start = time.Now()
 	}
-	resp, err = e.res.Lookup(e.ctx, name, typ)
+	var found bool
+	if e.prefetch {
+		resp, found, err = e.pf.wait(e.ctx, name, typ)
+	}
+	if !found {
+		resp, err = e.res.Lookup(e.ctx, name, typ)
+	}
 	switch {
 	case err != nil && errors.Is(err, ErrNotFound):
 		resp, err, void = nil, nil, true

@@ -175,6 +175,17 @@ type Checker struct {
 	// runs out the result is temperror. If zero, only the context given to
 	// Check bounds it. RFC 7208 section 4.6.4 suggests at least 20 seconds.
 	Timeout time.Duration
+	// NoPrefetch turns prefetching off. By default a check starts the DNS
+	// queries a record's terms will need as soon as the record is parsed,
+	// concurrently, and evaluation uses their answers in the order of RFC
+	// 7208: results and counters are those of a sequential evaluation, and
+	// the wall time is that of the longest chain of queries that depend on
+	// each other. The price is queries that evaluation never needed when
+	// an early term matches: at most MaxLookups term queries and, for each
+	// mx or ptr term among them, MaxMXNames or MaxPTRNames address
+	// queries. With NoPrefetch, a check sends exactly the queries of a
+	// sequential evaluation, one at a time.
+	NoPrefetch bool
 	// Trace, if not nil, is called with each step of the evaluation, in
 	// order, from the goroutine that called Check.
 	Trace func(Event)

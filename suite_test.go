@@ -114,3 +114,10 @@ func TestScenarios(t *testing.T) {
 		})
 	}
 }
+
+func getenv(k string) string { return os.Getenv(k) }
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -175,6 +175,19 @@ func (z *Zone) Lookup(ctx context.Context, name string, typ RRType) (*Response, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	return z.lookup(name, typ)
+}
+
+// LookupCached answers as Lookup does: a Zone has every answer at hand.
+// It makes a Zone a [CachedResolver].
+func (z *Zone) LookupCached(name string, typ RRType) (resp *Response, found bool, err error) {
+	resp, err = z.lookup(name, typ)
+	return resp, true, err
+}
+
+var _ CachedResolver = (*Zone)(nil)
+
+func (z *Zone) lookup(name string, typ RRType) (*Response, error) {
 	n := zoneName(name)
 	z.mu.RLock()
 	defer z.mu.RUnlock()

@@ -1,0 +1,271 @@
+package spf
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// A CachedResolver is a [Resolver] that can tell, without waiting, whether
+// it holds the answer to a query: a cache, or an in-memory zone. The
+// evaluator's prefetching asks it first and starts no background query
+// for an answer that is already at hand.
+type CachedResolver interface {
+	Resolver
+	// LookupCached returns what Lookup would return for the query, with
+	// found true, if it can answer at once; otherwise found is false.
+	LookupCached(name string, typ RRType) (resp *Response, found bool, err error)
+}
+
+// prefetchInFlight caps the prefetch queries of one check that wait on
+// DNS at the same time.
+const prefetchInFlight = 8
+
+// A prefetcher starts the DNS queries that a check's records will need
+// before evaluation reaches them, and hands their answers to evaluation,
+// which consumes them in the order of RFC 7208 and counts every limit
+// exactly as a sequential evaluation does: a prefetched answer that
+// evaluation never asks for changes nothing.
+//
+// Prefetching is bounded: it looks ahead at no more DNS-querying terms
+// than Checker.MaxLookups in all, and for each prefetched mx or ptr term
+// at no more than MaxMXNames or MaxPTRNames names.
+//
+// A check that finds every answer in its resolver's memory (see
+// [CachedResolver]) starts no goroutine and allocates nothing here.
+type prefetcher struct {
+	parent   context.Context
+	res      Resolver
+	peek     CachedResolver // res, if it is one
+	addrType RRType         // what a and mx look up for the client
+	ip       netip.Addr
+	maxMX    int
+	maxPTR   int
+	budget   atomic.Int32 // DNS-querying terms that may still be prefetched
+
+	mu      sync.Mutex
+	ctx     context.Context // set with the first query in flight
+	cancel  context.CancelFunc
+	sem     chan struct{}
+	wg      sync.WaitGroup
+	flights map[zoneKey]*flight
+	seen    [4]string // domains whose terms have been prefetched,
+	more    []string  // in seen and then more
+}
+
+// A flight is one query in progress or done.
+type flight struct {
+	done chan struct{}
+	resp *Response
+	err  error
+}
+
+func (p *prefetcher) init(ctx context.Context, e *evaluation) {
+	p.parent = ctx
+	p.res = e.res
+	p.peek, _ = e.res.(CachedResolver)
+	p.ip = e.env.ip
+	p.addrType = addrType(e.env.ip)
+	p.maxMX, p.maxPTR = e.maxMX, e.maxPTR
+	p.budget.Store(int32(e.maxLookups))
+}
+
+// stop cancels what is still in flight and waits for it to end, so that
+// a check leaves no goroutine behind.
+func (p *prefetcher) stop() {
+	p.mu.Lock()
+	cancel := p.cancel
+	p.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		p.wg.Wait()
+	}
+}
+
+// start begins the query (name, typ) in the background unless it is
+// cached, begun already, or cancelled. then, if not nil, is called in the
+// background with a non-empty answer.
+func (p *prefetcher) start(name string, typ RRType, then func(*Response)) {
+	if p.peek != nil {
+		if _, found, _ := p.peek.LookupCached(name, typ); found {
+			return
+		}
+	}
+	k := zoneKey{name, typ}
+	p.mu.Lock()
+	if p.flights == nil {
+		p.flights = make(map[zoneKey]*flight)
+		p.sem = make(chan struct{}, prefetchInFlight)
+		p.ctx, p.cancel = context.WithCancel(p.parent)
+	}
+	if _, ok := p.flights[k]; ok || p.ctx.Err() != nil {
+		p.mu.Unlock()
+		return
+	}
+	f := &flight{done: make(chan struct{})}
+	p.flights[k] = f
+	p.wg.Add(1)
+	p.mu.Unlock()
+	go func() {
+		defer p.wg.Done()
+		select {
+		case p.sem <- struct{}{}:
+			f.resp, f.err = p.res.Lookup(p.ctx, name, typ)
+			<-p.sem
+		case <-p.ctx.Done():
+			f.err = p.ctx.Err()
+		}
+		close(f.done)
+		if then != nil && f.err == nil && f.resp.Len() > 0 && p.ctx.Err() == nil {
+			then(f.resp)
+		}
+	}()
+}
+
+// wait returns the answer of a query begun by start; ok is false when
+// no such query was begun.
+func (p *prefetcher) wait(ctx context.Context, name string, typ RRType) (resp *Response, ok bool, err error) {
+	p.mu.Lock()
+	var f *flight
+	if p.flights != nil {
+		f = p.flights[zoneKey{name, typ}]
+	}
+	p.mu.Unlock()
+	if f == nil {
+		return nil, false, nil
+	}
+	select {
+	case <-f.done:
+		return f.resp, true, f.err
+	case <-ctx.Done():
+		return nil, true, ctx.Err()
+	}
+}
+
+// record begins the queries of the DNS-querying terms of domain's record,
+// with env expanding their macros (env.domain is domain).
+func (p *prefetcher) record(env macroEnv, terms []Term) {
+	if !p.firstVisit(env.domain) {
+		return
+	}
+	var buf []byte
+	for i := range terms {
+		t := &terms[i]
+		if !t.Kind.QueriesDNS() {
+			continue
+		}
+		if p.budget.Add(-1) < 0 {
+			return
+		}
+		target := env.domain
+		if t.Domain != "" {
+			if hasMacro(t.Domain, 'p') {
+				continue // %{p} needs queries of its own; evaluation does them
+			}
+			buf = env.expand(buf[:0], t.Domain)
+			target = strings.ToLower(truncateDomain(string(buf)))
+			if !validQueryName(target) {
+				continue
+			}
+		}
+		switch t.Kind {
+		case KindInclude, KindRedirect:
+			sub := env
+			sub.domain = target
+			p.start(target, TypeTXT, func(r *Response) { p.txt(sub, r) })
+		case KindA:
+			p.start(target, p.addrType, nil)
+		case KindExists:
+			p.start(target, TypeA, nil)
+		case KindMX:
+			p.start(target, TypeMX, func(r *Response) {
+				if len(r.Names) <= p.maxMX {
+					p.hosts(r.Names, "")
+				}
+			})
+		case KindPTR:
+			p.start(ReverseName(p.ip), TypePTR, func(r *Response) {
+				names := r.Names
+				if len(names) > p.maxPTR {
+					names = names[:p.maxPTR]
+				}
+				p.hosts(names, target)
+			})
+		}
+	}
+}
+
+// firstVisit records that domain's terms are being prefetched and reports
+// whether they were not before.
+func (p *prefetcher) firstVisit(domain string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, d := range p.seen {
+		if d == domain {
+			return false
+		}
+		if d == "" {
+			break
+		}
+	}
+	if slices.Contains(p.more, domain) {
+		return false
+	}
+	for i, d := range p.seen {
+		if d == "" {
+			p.seen[i] = domain
+			return true
+		}
+	}
+	p.more = append(p.more, domain)
+	return true
+}
+
+// hosts begins the address queries of MX hosts or PTR names; with under
+// set, only of names that are under (or equal to) it.
+func (p *prefetcher) hosts(names []string, under string) {
+	for _, n := range names {
+		if n == "" || n == "." || (under != "" && !isSubdomain(n, under)) {
+			continue
+		}
+		p.start(n, p.addrType, nil)
+	}
+}
+
+// txt prefetches the terms of the SPF record in a TXT answer, if it holds
+// exactly one that parses.
+func (p *prefetcher) txt(env macroEnv, r *Response) {
+	var text string
+	n := 0
+	for _, t := range r.TXT {
+		if IsRecord(t) {
+			text = t
+			n++
+		}
+	}
+	if n != 1 {
+		return
+	}
+	terms, err := parseTerms(text, nil)
+	if err != nil {
+		return
+	}
+	p.record(env, terms)
+}
+
+// hasMacro reports whether the macro string s uses the macro letter
+// (in either case).
+func hasMacro(s string, letter byte) bool {
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] == '%' && s[i+1] == '{' && lower(s[i+2]) == letter {
+			return true
+		}
+		if s[i] == '%' {
+			i++ // skip the character after "%", as in "%%{p}"
+		}
+	}
+	return false
+}
