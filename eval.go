@@ -206,7 +206,7 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 		if matched {
 			r := hostResult{result: t.Qualifier.Result(), mech: t.Text, mechDomain: domain}
 			if r.result == Fail && wantExp {
-				r.exp, r.fromDomain = e.explain(terms)
+				r.exp, r.fromDomain = e.explain(terms, depth)
 			}
 			return r
 		}
@@ -514,7 +514,7 @@ func containsAddr(addrs []netip.Addr, ip netip.Addr, t *Term) bool {
 // TXT record at the exp= domain, or the default explanation when there is
 // no exp=, its domain is invalid, it has not exactly one TXT record, or
 // that record is not a valid macro string.
-func (e *evaluation) explain(terms []Term) (string, bool) {
+func (e *evaluation) explain(terms []Term, depth int) (string, bool) {
 	for i := range terms {
 		if terms[i].Kind != KindExp {
 			continue
@@ -523,7 +523,7 @@ func (e *evaluation) explain(terms []Term) (string, bool) {
 		if !ok {
 			break
 		}
-		resp, void, err := e.query(0, TypeTXT, target)
+		resp, void, err := e.query(depth, TypeTXT, target)
 		if err != nil || void || len(resp.TXT) != 1 {
 			break
 		}

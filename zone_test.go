@@ -1,0 +1,114 @@
+package spf_test
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf-go/spf"
+)
+
+func TestParseZone(t *testing.T) {
+	const text = `
+$ORIGIN example.org.
+$TTL 60
+@          TXT   "v=spf1 " "mx -all"
+@          MX    20 mx2
+@          MX    10 mx1.example.org.
+mx1        A     192.0.2.1
+mx1        AAAA  2001:db8::1
+mx2        CNAME mx1
+raw        TXT   "caf\195\169 \"quoted\" back\\slash"
+legacy     SPF   "v=spf1 -all"
+both       SPF   "v=spf1 ?all"
+both       TXT   "v=spf1 ~all"
+1.2.0.192.in-addr.arpa. PTR mx1
+`
+	z, err := spf.ParseZone(strings.NewReader(text), "", "test.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		typ  spf.RRType
+		want spf.Response
+	}{
+		{"example.org", spf.TypeTXT, spf.Response{TXT: []string{"v=spf1 mx -all"}}},
+		{"EXAMPLE.org.", spf.TypeMX, spf.Response{Names: []string{"mx1.example.org", "mx2.example.org"}}},
+		{"mx1.example.org", spf.TypeA, spf.Response{Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}}},
+		{"mx2.example.org", spf.TypeAAAA, spf.Response{Addrs: []netip.Addr{netip.MustParseAddr("2001:db8::1")}}},
+		{"raw.example.org", spf.TypeTXT, spf.Response{TXT: []string{"caf\xc3\xa9 \"quoted\" back\\slash"}}},
+		{"legacy.example.org", spf.TypeTXT, spf.Response{TXT: []string{"v=spf1 -all"}}},
+		{"both.example.org", spf.TypeTXT, spf.Response{TXT: []string{"v=spf1 ~all"}}},
+		{spf.ReverseName(netip.MustParseAddr("192.0.2.1")), spf.TypePTR, spf.Response{Names: []string{"mx1.example.org"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"/"+tt.typ.String(), func(t *testing.T) {
+			got, err := z.Lookup(ctx, tt.name, tt.typ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.want
+			want.TTL = got.TTL
+			if diff := cmp.Diff(&want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	if _, err := z.Lookup(ctx, "nothing.example.org", spf.TypeTXT); !errors.Is(err, spf.ErrNotFound) {
+		t.Errorf("missing name: %v, want ErrNotFound", err)
+	}
+	if _, err := z.Lookup(ctx, "mx1.example.org", spf.TypeTXT); !errors.Is(err, spf.ErrNotFound) {
+		t.Errorf("missing type: %v, want ErrNotFound", err)
+	}
+}
+
+func TestParseZoneError(t *testing.T) {
+	_, err := spf.ParseZone(strings.NewReader("example.org. IN A not-an-address\n"), "", "bad.zone")
+	if err == nil || !strings.Contains(err.Error(), "bad.zone") {
+		t.Errorf("error %v does not name the file", err)
+	}
+}
+
+func TestZoneFaults(t *testing.T) {
+	z := &spf.Zone{}
+	z.AddCNAME("a.example", "b.example")
+	z.AddCNAME("b.example", "a.example")
+	z.AddTXT("partial.example", "v=spf1 -all")
+	z.SetTimeout("partial.example")
+	z.SetTimeout("mx.example", spf.TypeMX)
+	ctx := context.Background()
+	if _, err := z.Lookup(ctx, "a.example", spf.TypeTXT); err == nil || errors.Is(err, spf.ErrNotFound) {
+		t.Errorf("CNAME loop: %v, want a temporary error", err)
+	}
+	if _, err := z.Lookup(ctx, "partial.example", spf.TypeTXT); err != nil {
+		t.Errorf("TXT beside a timeout: %v", err)
+	}
+	if _, err := z.Lookup(ctx, "partial.example", spf.TypeA); err == nil || errors.Is(err, spf.ErrNotFound) {
+		t.Errorf("A of a timing-out name: %v, want a timeout", err)
+	}
+	if _, err := z.Lookup(ctx, "mx.example", spf.TypeA); !errors.Is(err, spf.ErrNotFound) {
+		t.Errorf("A beside an MX timeout: %v, want ErrNotFound", err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := z.Lookup(cancelled, "partial.example", spf.TypeTXT); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v", err)
+	}
+}
+
+func TestReverseName(t *testing.T) {
+	for _, tt := range []struct{ ip, want string }{
+		{"192.0.2.1", "1.2.0.192.in-addr.arpa"},
+		{"::ffff:192.0.2.1", "1.2.0.192.in-addr.arpa"},
+		{"2001:db8::1", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"},
+	} {
+		if got := spf.ReverseName(netip.MustParseAddr(tt.ip)); got != tt.want {
+			t.Errorf("ReverseName(%s) = %q, want %q", tt.ip, got, tt.want)
+		}
+	}
+}
