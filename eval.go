@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -23,8 +24,8 @@ type evaluation struct {
 	authenticated                       bool
 	defaultExp                          string
 
-	buf      []byte   // macro expansion
-	termBufs [][]Term // parsed terms, one buffer per include/redirect depth
+	buf   []byte // macro expansion
+	terms []Term // parsed terms of the records being evaluated, a stack
 
 	ptrDone  bool     // ptrNames holds the validated names of the client
 	ptrNames []string // for %{p}
@@ -43,8 +44,18 @@ type hostResult struct {
 	fromDomain bool
 }
 
-func (c *Checker) newEvaluation(ip netip.Addr, helo, local, senderDomain string) *evaluation {
-	e := &evaluation{
+// evaluations keeps evaluations, with their buffers, for reuse: a check
+// that finds its answers in memory then allocates almost nothing.
+var evaluations = sync.Pool{New: func() any { return new(evaluation) }}
+
+// newEvaluation returns an evaluation from the pool, set up for one check;
+// release returns it.
+func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain string) *evaluation {
+	e := evaluations.Get().(*evaluation)
+	*e = evaluation{
+		buf:           e.buf[:0],
+		terms:         e.terms[:0],
+		ptrNames:      e.ptrNames[:0],
 		res:           c.Resolver,
 		trace:         c.Trace,
 		maxLookups:    orDefault(c.MaxLookups, DefaultMaxLookups),
@@ -79,8 +90,25 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, local, senderDomain string)
 		senderDomain = d
 	}
 	e.env.senderDomain = senderDomain
-	e.env.sender = local + "@" + senderDomain
+	if len(sender) == len(local)+1+len(senderDomain) && strings.HasPrefix(sender, local) &&
+		sender[len(local)] == '@' && strings.HasSuffix(sender, senderDomain) {
+		e.env.sender = sender // already local@domain: spare the allocation
+	} else {
+		e.env.sender = local + "@" + senderDomain
+	}
 	return e
+}
+
+// release returns e to the pool. The outcome of its check holds nothing
+// of e's buffers.
+func (e *evaluation) release() {
+	if cap(e.terms) > 256 || cap(e.buf) > 4096 {
+		return // let the odd huge evaluation go
+	}
+	e.ctx, e.res, e.trace, e.env = nil, nil, nil, macroEnv{}
+	clear(e.terms[:cap(e.terms)])
+	clear(e.ptrNames)
+	evaluations.Put(e)
 }
 
 func orDefault(v, def int) int {
@@ -174,11 +202,15 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 
 	// Section 4.6: a syntax error anywhere in the record is a permerror
 	// before any term is evaluated.
-	for len(e.termBufs) <= depth {
-		e.termBufs = append(e.termBufs, nil)
-	}
-	terms, err := parseTerms(text, e.termBufs[depth][:0])
-	e.termBufs[depth] = terms
+	// The terms go on a stack shared by the records of this evaluation:
+	// an include's record is evaluated and dropped before the terms after
+	// the include are. If the stack grows into a new array, the terms of
+	// records under evaluation stay valid in the old one.
+	base := len(e.terms)
+	all, err := parseTerms(text, e.terms)
+	terms := all[base:len(all):len(all)]
+	e.terms = all
+	defer func() { e.terms = e.terms[:base] }()
 	if err != nil {
 		return e.permError(fmt.Errorf("%w (record of %s)", err, domain))
 	}

@@ -89,10 +89,8 @@ func (p *prefetcher) stop() {
 // cached, begun already, or cancelled. then, if not nil, is called in the
 // background with a non-empty answer.
 func (p *prefetcher) start(name string, typ RRType, then func(*Response)) {
-	if p.peek != nil {
-		if _, found, _ := p.peek.LookupCached(name, typ); found {
-			return
-		}
+	if p.cached(name, typ) {
+		return
 	}
 	k := zoneKey{name, typ}
 	p.mu.Lock()
@@ -165,37 +163,57 @@ func (p *prefetcher) record(env macroEnv, terms []Term) {
 			if hasMacro(t.Domain, 'p') {
 				continue // %{p} needs queries of its own; evaluation does them
 			}
-			buf = env.expand(buf[:0], t.Domain)
-			target = strings.ToLower(truncateDomain(string(buf)))
+			if strings.IndexByte(t.Domain, '%') < 0 {
+				target = t.Domain
+			} else {
+				buf = env.expand(buf[:0], t.Domain)
+				target = string(buf)
+			}
+			target = strings.ToLower(truncateDomain(target))
 			if !validQueryName(target) {
 				continue
 			}
 		}
 		switch t.Kind {
 		case KindInclude, KindRedirect:
-			sub := env
-			sub.domain = target
-			p.start(target, TypeTXT, func(r *Response) { p.txt(sub, r) })
+			if !p.cached(target, TypeTXT) {
+				sub := env
+				sub.domain = target
+				p.start(target, TypeTXT, func(r *Response) { p.txt(sub, r) })
+			}
 		case KindA:
 			p.start(target, p.addrType, nil)
 		case KindExists:
 			p.start(target, TypeA, nil)
 		case KindMX:
-			p.start(target, TypeMX, func(r *Response) {
-				if len(r.Names) <= p.maxMX {
-					p.hosts(r.Names, "")
-				}
-			})
+			if !p.cached(target, TypeMX) {
+				p.start(target, TypeMX, func(r *Response) {
+					if len(r.Names) <= p.maxMX {
+						p.hosts(r.Names, "")
+					}
+				})
+			}
 		case KindPTR:
-			p.start(ReverseName(p.ip), TypePTR, func(r *Response) {
-				names := r.Names
-				if len(names) > p.maxPTR {
-					names = names[:p.maxPTR]
-				}
-				p.hosts(names, target)
-			})
+			if rev := ReverseName(p.ip); !p.cached(rev, TypePTR) {
+				p.start(rev, TypePTR, func(r *Response) {
+					names := r.Names
+					if len(names) > p.maxPTR {
+						names = names[:p.maxPTR]
+					}
+					p.hosts(names, target)
+				})
+			}
 		}
 	}
+}
+
+// cached reports whether the resolver has the answer to a query at hand.
+func (p *prefetcher) cached(name string, typ RRType) bool {
+	if p.peek == nil {
+		return false
+	}
+	_, found, _ := p.peek.LookupCached(name, typ)
+	return found
 }
 
 // firstVisit records that domain's terms are being prefetched and reports

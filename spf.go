@@ -236,12 +236,14 @@ func (c *Checker) CheckHost(ctx context.Context, ip netip.Addr, domain, sender s
 	if sender == "" {
 		local, senderDomain = "postmaster", domain
 	}
-	e := c.newEvaluation(ip, "", local, senderDomain)
+	e := c.newEvaluation(ip, "", sender, local, senderDomain)
+	defer e.release()
 	return e.run(ctx, c, sender, IdentityMailFrom, domain)
 }
 
 func (c *Checker) check(ctx context.Context, ip netip.Addr, helo, sender string, id Identity, local, domain string) (Outcome, error) {
-	e := c.newEvaluation(ip, helo, local, domain)
+	e := c.newEvaluation(ip, helo, sender, local, domain)
+	defer e.release()
 	return e.run(ctx, c, sender, id, domain)
 }
 
