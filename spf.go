@@ -35,6 +35,9 @@
 //     "helo" (sections 2.4 and 4.3); a sender without "@" is a domain, with
 //     local part "postmaster".
 //   - Domains are turned into lower-case A-labels (IDNA) once, at the edge.
+//   - %{i} writes the nibbles of an IPv6 address in upper case, as the
+//     openspf suite expects (the example of section 7.4 has lower case;
+//     DNS names are case-insensitive, so only explanation text differs).
 //   - Explanation text (exp=) is checked against the grammar of section
 //     7.1; text that does not follow it, or an exp= domain with no single
 //     TXT record, falls back to [Checker.DefaultExplanation] (section 6.2).

@@ -103,8 +103,14 @@ func parseScenario(n *yaml.Node) (Scenario, error) {
 			if val.Kind != yaml.MappingNode {
 				return sc, fmt.Errorf("line %d: tests is a mapping", val.Line)
 			}
+			seen := make(map[string]bool)
 			for j := 0; j+1 < len(val.Content); j += 2 {
-				t, err := parseTest(val.Content[j].Value, val.Content[j+1])
+				name := val.Content[j].Value
+				if seen[name] {
+					return sc, fmt.Errorf("line %d: test %s is named twice", val.Content[j].Line, name)
+				}
+				seen[name] = true
+				t, err := parseTest(name, val.Content[j+1])
 				if err != nil {
 					return sc, err
 				}
@@ -166,10 +172,13 @@ func parseZoneData(n *yaml.Node) (map[string][]ZoneRecord, error) {
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		name, list := n.Content[i].Value, n.Content[i+1]
+		if _, dup := zd[name]; dup {
+			return nil, fmt.Errorf("line %d: %s is listed twice in zonedata", n.Content[i].Line, name)
+		}
 		if list.Kind != yaml.SequenceNode {
 			return nil, fmt.Errorf("line %d: the records of %s are a list", list.Line, name)
 		}
-		recs := zd[name]
+		recs := []ZoneRecord{}
 		for _, item := range list.Content {
 			rec, err := parseZoneRecord(item)
 			if err != nil {
