@@ -6,19 +6,36 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // NetResolver is a [Resolver] on Go's own [net.Resolver]. It is what a
-// [Checker] with no Resolver uses, with [net.DefaultResolver].
+// [Checker] with no Resolver uses, with [net.DefaultResolver]. Prefer
+// [DNSResolver], which has none of these limits where it can be used.
 //
-// It has the limits of net.Resolver: it cannot tell "no such name" from
-// "no data" reliably on every platform (both are reported as void
-// lookups, which is what SPF needs), it refuses names that are not valid
-// host names (such as names with spaces, which macros can produce; those
-// lookups become void), it reports no TTLs and no DNSSEC status.
+// It has the limits of net.Resolver:
+//   - It refuses names that are not valid host names, such as names with
+//     spaces or other odd bytes, which macros can produce (RFC 7208
+//     section 7.3): those lookups are reported as void without a query,
+//     where a DNS server may hold records for them.
+//   - It cannot tell "no such name" from "no data" on every platform
+//     (with cgo, getaddrinfo hides the difference); both are void
+//     lookups, which is all SPF needs. Some platforms report a failing
+//     server as "no such host" too, turning a temperror into a void
+//     lookup.
+//   - It reports no TTLs (every answer has the TTL field below, zero by
+//     default, so a [Cache] keeps only void answers) and no DNSSEC
+//     status (Authenticated is always false).
+//   - A CNAME chain is followed by the system's resolver; A and AAAA
+//     lookups may also answer from /etc/hosts.
+//   - Its timeouts and retries are those of the system's configuration,
+//     bounded by the context.
 type NetResolver struct {
 	// Resolver is the resolver to use; nil means net.DefaultResolver.
 	Resolver *net.Resolver
+	// TTL is reported as the TTL of every answer with records, since
+	// net.Resolver gives none. Zero keeps a [Cache] from keeping them.
+	TTL time.Duration
 }
 
 var _ Resolver = NetResolver{}
@@ -33,7 +50,7 @@ func (n NetResolver) Lookup(ctx context.Context, name string, typ RRType) (*Resp
 	if !strings.HasSuffix(fqdn, ".") {
 		fqdn += "."
 	}
-	var resp Response
+	resp := Response{TTL: n.TTL}
 	var err error
 	switch typ {
 	case TypeTXT:

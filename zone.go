@@ -51,7 +51,12 @@ const zoneTTL = 5 * time.Minute
 var _ Resolver = (*Zone)(nil)
 
 func zoneName(name string) string {
-	return strings.ToLower(strings.TrimSuffix(name, "."))
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; 'A' <= c && c <= 'Z' || c == '.' && i == len(name)-1 {
+			return strings.ToLower(strings.TrimSuffix(name, "."))
+		}
+	}
+	return name // already lower case without a trailing dot: the usual case
 }
 
 func (z *Zone) init() {
@@ -187,6 +192,8 @@ func (z *Zone) LookupCached(name string, typ RRType) (resp *Response, found bool
 
 var _ CachedResolver = (*Zone)(nil)
 
+func (z *Zone) inMemory() {}
+
 func (z *Zone) lookup(name string, typ RRType) (*Response, error) {
 	n := zoneName(name)
 	z.mu.RLock()
@@ -302,3 +309,58 @@ func unescapeTXT(strs []string) []string {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// Exists reports whether name holds a record of any type or is an alias
+// (a CNAME). A server answering from the zone tells "no such name"
+// (NXDOMAIN) from "no data" (NODATA) with it.
+func (z *Zone) Exists(name string) bool {
+	z.mu.RLock()
+	defer z.mu.RUnlock()
+	return z.names[zoneName(name)]
+}
+
+// CNAME returns the target of name if name is an alias (see
+// [Zone.AddCNAME]), without following the chain further.
+func (z *Zone) CNAME(name string) (target string, ok bool) {
+	z.mu.RLock()
+	defer z.mu.RUnlock()
+	target, ok = z.cnames[zoneName(name)]
+	return target, ok
+}
+
+// Records returns the records of type typ that name itself holds, without
+// following a CNAME, or nil if it holds none. The Response is shared: do
+// not modify it.
+func (z *Zone) Records(name string, typ RRType) *Response {
+	z.mu.RLock()
+	defer z.mu.RUnlock()
+	if e := z.answers[zoneKey{zoneName(name), typ}]; e != nil {
+		return e.resp
+	}
+	return nil
+}
+
+// MXPreferences returns the preferences of the MX records at name, in the
+// order of the exchanges that Records(name, TypeMX) returns.
+func (z *Zone) MXPreferences(name string) []uint16 {
+	z.mu.RLock()
+	defer z.mu.RUnlock()
+	if e := z.answers[zoneKey{zoneName(name), TypeMX}]; e != nil {
+		return slices.Clone(e.prefs)
+	}
+	return nil
+}
+
+// TimesOut reports whether a query for typ at name itself goes unanswered
+// (see [Zone.SetTimeout]): name has no records of that type and a timeout
+// is set for it. Lookup checks this before it follows a CNAME.
+func (z *Zone) TimesOut(name string, typ RRType) bool {
+	z.mu.RLock()
+	defer z.mu.RUnlock()
+	n := zoneName(name)
+	k := zoneKey{n, typ}
+	if z.answers[k] != nil {
+		return false
+	}
+	return z.timeouts[k] || z.timeouts[zoneKey{n, 0}]
+}

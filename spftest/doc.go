@@ -1,5 +1,8 @@
 // Package spftest provides what tests of SPF handling need, ours and those
-// of mail servers that use package spf: a reader for test suites in the
-// openspf YAML format (the format of the RFC 7208 conformance suite), and
-// zones built from them, so that tests run offline.
+// of mail servers that use package spf, so that they run offline: a
+// loopback DNS server ([Server], [NewServer]) that answers from a zone over
+// real UDP and TCP, with fault injection (timeouts, SERVFAIL, truncation,
+// delays) and a query log; and a reader for test suites in the openspf
+// YAML format (the format of the RFC 7208 conformance suite), with zones
+// built from them.
 package spftest

@@ -1,0 +1,369 @@
+package spf
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of a [Cache]'s settings.
+const (
+	DefaultCacheEntries = 65536
+	DefaultCacheMaxTTL  = 24 * time.Hour
+	DefaultNegativeTTL  = 5 * time.Minute
+)
+
+// maxCacheShards is the most shards a Cache splits its entries into, so
+// that lookups from many goroutines rarely contend for one lock.
+const maxCacheShards = 64
+
+// A Cache is a [Resolver] that remembers the answers of the Resolver
+// behind it for as long as their TTLs allow (RFC 1035 section 3.2.1,
+// RFC 2181 section 8), so that repeated checks send no DNS query at all.
+//
+//   - An answer is kept for its Response.TTL, clamped to [MinTTL,
+//     MaxTTL]; an answer with a TTL of zero is not kept, unless MinTTL
+//     is set.
+//   - A void answer (RFC 7208 section 4.6.4) is kept too: an empty
+//     Response for its TTL, which [DNSResolver] sets from the SOA record
+//     (RFC 2308 section 5), or NegativeTTL if it is zero; an error that
+//     wraps [ErrNotFound], from resolvers that report no TTL, for
+//     NegativeTTL.
+//   - Temporary failures (every other error) are never kept: the next
+//     lookup asks again.
+//   - Identical lookups that arrive while one is in flight wait for its
+//     answer instead of sending a query of their own. A waiter whose
+//     context ends returns at once; the query itself is cancelled when
+//     every waiter has gone.
+//   - It holds at most about MaxEntries answers; when it is full, expired
+//     answers are dropped first, then arbitrary ones.
+//
+// A hit takes a read lock on one of up to 64 shards, a map lookup, a
+// reading of the monotonic clock and an atomic add, and allocates
+// nothing. Names are keys as given, except
+// that upper-case letters are folded (which allocates): check_host()
+// queries names in lower case.
+//
+// Set the fields before the first Lookup and do not change them after.
+// A Cache is safe for concurrent use. The Responses it returns are shared
+// between callers and must not be modified.
+type Cache struct {
+	// Resolver is the resolver the cache sits in front of. It must not
+	// be nil.
+	Resolver Resolver
+	// MaxEntries bounds the answers kept; if zero, DefaultCacheEntries.
+	MaxEntries int
+	// MinTTL and MaxTTL clamp the TTL of every answer kept; a zero
+	// MaxTTL means DefaultCacheMaxTTL.
+	MinTTL, MaxTTL time.Duration
+	// NegativeTTL is how long a void answer that carries no TTL is kept;
+	// if zero, DefaultNegativeTTL.
+	NegativeTTL time.Duration
+
+	once     sync.Once
+	seed     maphash.Seed
+	start    time.Time // the clock's origin: expiries are offsets from it
+	now      func() time.Time
+	shards   []cacheShard
+	perShard int
+
+	flightMu sync.Mutex
+	flights  map[cacheKey]*cacheFlight
+	queries  atomic.Uint64
+	// hits are counted in stripes picked at random, so that goroutines
+	// hitting the same popular names do not contend for one counter.
+	hits [hitStripes]paddedCounter
+}
+
+const hitStripes = 8
+
+type paddedCounter struct {
+	n atomic.Uint64
+	_ [56]byte
+}
+
+var (
+	_ Resolver       = (*Cache)(nil)
+	_ CachedResolver = (*Cache)(nil)
+)
+
+type cacheKey struct {
+	name string
+	typ  RRType
+}
+
+// A cacheEntry is one kept answer: a Response, or an error that wraps
+// ErrNotFound.
+type cacheEntry struct {
+	resp    *Response
+	err     error
+	expires time.Duration // since Cache.start
+}
+
+type cacheShard struct {
+	mu        sync.RWMutex
+	m         map[cacheKey]cacheEntry
+	misses    atomic.Uint64
+	evictions atomic.Uint64
+	_         [64]byte // keep shards' counters on their own cache lines
+}
+
+// A cacheFlight is one lookup in progress that identical lookups wait
+// for.
+type cacheFlight struct {
+	done    chan struct{}
+	ctx     context.Context
+	cancel  context.CancelFunc
+	waiters int // under Cache.flightMu
+	resp    *Response
+	err     error
+}
+
+// CacheStats are a [Cache]'s counters since it was made.
+type CacheStats struct {
+	// Hits counts lookups answered from memory, Misses the others.
+	Hits, Misses uint64
+	// Queries counts the lookups passed to the Resolver behind the
+	// cache: Misses less those that waited for an identical lookup in
+	// flight.
+	Queries uint64
+	// Evictions counts answers dropped to make room before they expired.
+	Evictions uint64
+	// Entries is the number of answers held now, expired ones included
+	// until they are dropped.
+	Entries int
+}
+
+func (c *Cache) init() {
+	c.once.Do(func() {
+		c.seed = maphash.MakeSeed()
+		c.start = time.Now()
+		if c.now != nil {
+			c.start = c.now()
+		}
+		max := c.MaxEntries
+		if max <= 0 {
+			max = DefaultCacheEntries
+		}
+		n := 1
+		for n < maxCacheShards && n*1024 <= max {
+			n *= 2
+		}
+		c.shards = make([]cacheShard, n)
+		for i := range c.shards {
+			c.shards[i].m = make(map[cacheKey]cacheEntry)
+		}
+		c.perShard = (max + n - 1) / n
+		c.flights = make(map[cacheKey]*cacheFlight)
+	})
+}
+
+// clock returns the time since the cache's start, on the monotonic
+// clock.
+func (c *Cache) clock() time.Duration {
+	if c.now != nil {
+		return c.now().Sub(c.start)
+	}
+	return time.Since(c.start)
+}
+
+func (c *Cache) shard(name string) *cacheShard {
+	if len(c.shards) == 1 {
+		return &c.shards[0]
+	}
+	return &c.shards[maphash.String(c.seed, name)&uint64(len(c.shards)-1)]
+}
+
+// foldName returns name in lower case, allocating only if it has upper
+// case letters.
+func foldName(name string) string {
+	for i := 0; i < len(name); i++ {
+		if 'A' <= name[i] && name[i] <= 'Z' {
+			b := []byte(name)
+			for j := i; j < len(b); j++ {
+				b[j] = lower(b[j])
+			}
+			return string(b)
+		}
+	}
+	return name
+}
+
+// get returns the unexpired entry for k.
+func (sh *cacheShard) get(k cacheKey, now time.Duration) (cacheEntry, bool) {
+	sh.mu.RLock()
+	e, ok := sh.m[k]
+	sh.mu.RUnlock()
+	if !ok || e.expires <= now {
+		return cacheEntry{}, false
+	}
+	return e, true
+}
+
+// Lookup implements [Resolver]: it answers from memory if it can, and
+// otherwise asks the Resolver behind the cache.
+func (c *Cache) Lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
+	c.init()
+	k := cacheKey{foldName(name), typ}
+	sh := c.shard(k.name)
+	if e, ok := sh.get(k, c.clock()); ok {
+		c.hits[rand.Uint32()%hitStripes].n.Add(1)
+		return e.resp, e.err
+	}
+	sh.misses.Add(1)
+	return c.fill(ctx, sh, k)
+}
+
+// LookupCached returns the answer to the query if the cache holds it,
+// with found true, and asks no one otherwise. It makes a Cache a
+// [CachedResolver]; it counts neither hits nor misses.
+func (c *Cache) LookupCached(name string, typ RRType) (resp *Response, found bool, err error) {
+	c.init()
+	k := cacheKey{foldName(name), typ}
+	e, ok := c.shard(k.name).get(k, c.clock())
+	if !ok {
+		return nil, false, nil
+	}
+	return e.resp, true, e.err
+}
+
+// fill answers a miss: it joins the lookup of k in flight, or starts one.
+func (c *Cache) fill(ctx context.Context, sh *cacheShard, k cacheKey) (*Response, error) {
+	c.flightMu.Lock()
+	f := c.flights[k]
+	if f == nil {
+		// The answer may have been kept since the miss.
+		if e, ok := sh.get(k, c.clock()); ok {
+			c.flightMu.Unlock()
+			return e.resp, e.err
+		}
+		f = &cacheFlight{done: make(chan struct{})}
+		// The query outlives the context of the caller that started it
+		// if others wait for it; it ends when the last waiter leaves.
+		f.ctx, f.cancel = context.WithCancel(context.WithoutCancel(ctx))
+		c.flights[k] = f
+		c.queries.Add(1)
+		go c.run(f, sh, k)
+	}
+	f.waiters++
+	c.flightMu.Unlock()
+
+	select {
+	case <-f.done:
+		return f.resp, f.err
+	case <-ctx.Done():
+		c.flightMu.Lock()
+		f.waiters--
+		if f.waiters == 0 {
+			f.cancel()
+			if c.flights[k] == f {
+				delete(c.flights, k) // nobody may join a cancelled query
+			}
+		}
+		c.flightMu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+// run performs the lookup of a flight and keeps its answer.
+func (c *Cache) run(f *cacheFlight, sh *cacheShard, k cacheKey) {
+	resp, err := c.Resolver.Lookup(f.ctx, k.name, k.typ)
+	cancelled := f.ctx.Err() != nil
+	f.cancel()
+	f.resp, f.err = resp, err
+	if !cancelled {
+		c.keep(sh, k, resp, err)
+	}
+	c.flightMu.Lock()
+	if c.flights[k] == f {
+		delete(c.flights, k)
+	}
+	c.flightMu.Unlock()
+	close(f.done)
+}
+
+// keep stores an answer for as long as its TTL allows.
+func (c *Cache) keep(sh *cacheShard, k cacheKey, resp *Response, err error) {
+	var ttl time.Duration
+	switch {
+	case err != nil && errors.Is(err, ErrNotFound):
+		resp = nil
+		ttl = c.NegativeTTL
+		if ttl <= 0 {
+			ttl = DefaultNegativeTTL
+		}
+	case err != nil:
+		return // a temporary failure
+	case resp == nil:
+		return
+	case resp.Len() == 0 && resp.TTL <= 0:
+		ttl = c.NegativeTTL
+		if ttl <= 0 {
+			ttl = DefaultNegativeTTL
+		}
+	default:
+		ttl = resp.TTL
+	}
+	ttl = max(ttl, c.MinTTL)
+	maxTTL := c.MaxTTL
+	if maxTTL <= 0 {
+		maxTTL = DefaultCacheMaxTTL
+	}
+	ttl = min(ttl, maxTTL)
+	if ttl <= 0 {
+		return
+	}
+	now := c.clock()
+	e := cacheEntry{resp: resp, err: err, expires: now + ttl}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.m[k]; !ok && len(sh.m) >= c.perShard {
+		sh.evict(now, c.perShard)
+	}
+	sh.m[k] = e
+}
+
+// evict makes room in a full shard: it drops every expired entry it finds
+// among a sample, and an arbitrary entry if none had expired.
+func (sh *cacheShard) evict(now time.Duration, limit int) {
+	sample := max(16, limit/16)
+	freed := false
+	var victim cacheKey
+	for k, e := range sh.m {
+		if e.expires <= now {
+			delete(sh.m, k)
+			freed = true
+		} else {
+			victim = k
+		}
+		if sample--; sample == 0 {
+			break
+		}
+	}
+	if !freed {
+		delete(sh.m, victim)
+		sh.evictions.Add(1)
+	}
+}
+
+// Stats returns the cache's counters.
+func (c *Cache) Stats() CacheStats {
+	c.init()
+	s := CacheStats{Queries: c.queries.Load()}
+	for i := range c.hits {
+		s.Hits += c.hits[i].n.Load()
+	}
+	for i := range c.shards {
+		sh := &c.shards[i]
+		s.Misses += sh.misses.Load()
+		s.Evictions += sh.evictions.Load()
+		sh.mu.RLock()
+		s.Entries += len(sh.m)
+		sh.mu.RUnlock()
+	}
+	return s
+}
