@@ -1,0 +1,361 @@
+package spf
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// A HeaderParam is an extension key-value pair for a Received-SPF header
+// field: Key is an "x-" name (RFC 7208 section 9.1, key = "x-" name) and
+// Value any text, written as a dot-atom or a quoted-string.
+type HeaderParam struct {
+	Key, Value string
+}
+
+// ReceivedSPF returns the Received-SPF header field of the outcome (RFC
+// 7208 section 9.1), "Received-SPF: " and its value, folded with CRLF and
+// a tab where it would pass 78 characters, without a trailing CRLF.
+//
+// The value is the result, a comment that names the receiver and says in
+// plain words what happened, and the keys client-ip, envelope-from, helo,
+// receiver, identity, mechanism ("default" where no mechanism matched) and
+// problem, each where it applies. identity is "helo" for a check of the
+// HELO identity and for a null sender, whose envelope-from is
+// postmaster@<HELO> (RFC 7208 section 2.4).
+//
+// Whatever the inputs hold, the field is one well-formed header field of
+// printable ASCII: a character outside it (CR, LF, other controls,
+// non-ASCII) becomes "?" or a space, a value that is not a dot-atom is a
+// quoted-string with "\" and `"` escaped, the comment never holds
+// "(", ")", "\", `"`, ";" or "=", and long values are cut, so no input can
+// add a key or a header field. A domain with non-ASCII labels is written
+// as A-labels.
+func (o *Outcome) ReceivedSPF() string {
+	return o.ReceivedSPFWith()
+}
+
+// ReceivedSPFWith is [Outcome.ReceivedSPF] with extension keys added after
+// the standard ones (RFC 7208 section 9.1). A param whose Key is not an
+// "x-" name (ALPHA, DIGIT, "-", "_" and "." after the "x-", at most 64
+// bytes) is left out.
+func (o *Outcome) ReceivedSPFWith(ext ...HeaderParam) string {
+	var f folder
+	f.start("Received-SPF")
+	f.word(resultToken(o.Result))
+	f.comment(o.Receiver, o.describe())
+
+	var pairs []HeaderParam
+	add := func(k, v string) { pairs = append(pairs, HeaderParam{k, v}) }
+	if o.ClientIP.IsValid() {
+		add("client-ip", o.ClientIP.String())
+	}
+	if from := o.envelopeFrom(); from != "" {
+		add("envelope-from", from)
+	}
+	if o.HELO != "" {
+		add("helo", asciiName(o.HELO))
+	}
+	if o.Receiver != "" {
+		add("receiver", o.Receiver)
+	}
+	add("identity", o.Identity.String())
+	switch o.Result {
+	case Pass, Fail, SoftFail, Neutral:
+		switch {
+		case o.Mechanism != "":
+			add("mechanism", o.Mechanism)
+		case o.Result == Neutral:
+			// Section 9.1: "if no mechanisms matched, substitute the
+			// word 'default'".
+			add("mechanism", "default")
+		}
+	}
+	if o.Problem != nil {
+		add("problem", o.Problem.Error())
+	}
+	for _, p := range ext {
+		if isExtensionKey(p.Key) {
+			pairs = append(pairs, p)
+		}
+	}
+	for i, p := range pairs {
+		limit := maxHeaderValue
+		if p.Key == "problem" {
+			limit = maxProblemValue
+		}
+		w := make([]byte, 0, len(p.Key)+len(p.Value)+4)
+		w = append(w, p.Key...)
+		w = append(w, '=')
+		w = appendDotAtomOrQuoted(w, printableASCII(p.Value, limit))
+		if i < len(pairs)-1 {
+			w = append(w, ';')
+		}
+		f.word(string(w))
+	}
+	return string(f.b)
+}
+
+// ReceivedSPFValue returns the value of the Received-SPF header field,
+// without "Received-SPF: ": [Outcome.ReceivedSPF] from the result on, with
+// the same folding.
+func (o *Outcome) ReceivedSPFValue() string {
+	return strings.TrimPrefix(o.ReceivedSPF(), "Received-SPF: ")
+}
+
+// Limits of what a header field holds of one input, in bytes after
+// sanitizing; longer text is cut and ends in "...". With them no line of a
+// header field can pass RFC 5322's 998 characters.
+const (
+	maxHeaderValue  = 256
+	maxProblemValue = 400
+)
+
+// envelopeFrom returns the mailbox whose domain was checked: the sender as
+// given, or postmaster@<HELO> for the HELO identity and the null sender
+// (RFC 7208 section 2.4). Non-ASCII domains are written as A-labels.
+func (o *Outcome) envelopeFrom() string {
+	if o.Sender != "" {
+		i := strings.LastIndexByte(o.Sender, '@')
+		if i < 0 {
+			return asciiName(o.Sender)
+		}
+		return o.Sender[:i+1] + asciiName(o.Sender[i+1:])
+	}
+	if o.Identity == IdentityHELO && o.HELO != "" {
+		return "postmaster@" + asciiName(o.HELO)
+	}
+	return ""
+}
+
+// describe says in plain words what the check found, as the comments of
+// Received-SPF and Authentication-Results and the replies of a [Verdict]
+// write it. The words taken from the outcome are safe for a comment (see
+// commentText).
+func (o *Outcome) describe() string {
+	d := o.Domain
+	if d == "" {
+		d = o.checkedDomain()
+	}
+	domain := commentText(d, maxHeaderValue)
+	ip := "unknown"
+	if o.ClientIP.IsValid() {
+		ip = o.ClientIP.String()
+	}
+	switch o.Result {
+	case Pass:
+		return "domain of " + domain + " designates " + ip + " as permitted sender"
+	case Fail:
+		return "domain of " + domain + " does not designate " + ip + " as permitted sender"
+	case SoftFail:
+		return "domain of transitioning " + domain + " does not designate " + ip + " as permitted sender"
+	case Neutral:
+		return ip + " is neither permitted nor denied by domain of " + domain
+	case TempError:
+		return "temporary error in processing during lookup of " + domain
+	case None:
+		switch {
+		case strings.TrimSpace(domain) == "":
+			return "no domain to check"
+		case !validDomain(d):
+			return domain + " is not a domain that can publish SPF policy"
+		}
+		return "domain of " + domain + " does not designate permitted sender hosts"
+	}
+	return "permanent error in processing domain of " + domain
+}
+
+// checkedDomain returns the domain of the identity for an outcome built
+// without Domain: the sender's domain, or the HELO name.
+func (o *Outcome) checkedDomain() string {
+	if o.Identity == IdentityHELO || o.Sender == "" {
+		return asciiName(o.HELO)
+	}
+	_, d := splitSender(o.Sender)
+	return asciiName(d)
+}
+
+// resultToken returns the result's name, or "permerror" for a value that
+// is not a Result.
+func resultToken(r Result) string {
+	if int(r) < len(resultNames) {
+		return resultNames[r]
+	}
+	return resultNames[PermError]
+}
+
+// asciiName returns a domain name with non-ASCII labels as lower-case
+// A-labels (IDNA), or name itself when it is ASCII or not a domain.
+func asciiName(name string) string {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			if a, ok := normalizeDomain(name); ok {
+				return a
+			}
+			return name
+		}
+	}
+	return name
+}
+
+// printableASCII returns s as printable ASCII (0x20 to 0x7e): each
+// whitespace control character becomes a space, and each other control
+// character, non-ASCII rune and invalid UTF-8 byte becomes "?". Text over
+// limit bytes is cut to limit bytes ending in "...".
+func printableASCII(s string, limit int) string {
+	clean := len(s) <= limit
+	for i := 0; clean && i < len(s); i++ {
+		clean = s[i] >= 0x20 && s[i] < 0x7f
+	}
+	if clean {
+		return s
+	}
+	b := make([]byte, 0, min(len(s), limit+3))
+	for _, r := range s {
+		switch {
+		case r >= 0x20 && r < 0x7f:
+			b = append(b, byte(r))
+		case r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r':
+			b = append(b, ' ')
+		default:
+			b = append(b, '?')
+		}
+		if len(b) > limit {
+			b = append(b[:limit-3], "..."...)
+			break
+		}
+	}
+	return string(b)
+}
+
+// commentText returns s as printableASCII does, with every character a
+// naive reader of a comment could take for structure ("(", ")", "\", `"`,
+// ";" and "=") replaced by "?".
+func commentText(s string, limit int) string {
+	s = printableASCII(s, limit)
+	if !strings.ContainsAny(s, "()\\\";=") {
+		return s
+	}
+	b := []byte(s)
+	for i, c := range b {
+		switch c {
+		case '(', ')', '\\', '"', ';', '=':
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}
+
+// isAtext reports whether c is an atext character (RFC 5322 section 3.2.3).
+func isAtext(c byte) bool {
+	return isAlnum(c) || strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
+}
+
+// isDotAtom reports whether s is a dot-atom-text (RFC 5322 section 3.2.3):
+// atext runs joined by single dots.
+func isDotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			if s[i-1] == '.' {
+				return false
+			}
+		} else if !isAtext(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendQuoted appends s, printable ASCII, as a quoted-string (RFC 5322
+// section 3.2.4), with "\" and `"` escaped.
+func appendQuoted(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			dst = append(dst, '\\')
+		}
+		dst = append(dst, s[i])
+	}
+	return append(dst, '"')
+}
+
+// appendDotAtomOrQuoted appends s, printable ASCII, as a dot-atom if it is
+// one and as a quoted-string otherwise.
+func appendDotAtomOrQuoted(dst []byte, s string) []byte {
+	if isDotAtom(s) {
+		return append(dst, s...)
+	}
+	return appendQuoted(dst, s)
+}
+
+// isExtensionKey reports whether key is "x-" name (RFC 7208 sections 7.1
+// and 9.1), name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ), at most 64
+// bytes.
+func isExtensionKey(key string) bool {
+	if len(key) < 3 || len(key) > 64 || !equalFold(key[:2], "x-") || !isAlpha(key[2]) {
+		return false
+	}
+	for i := 3; i < len(key); i++ {
+		c := key[i]
+		if !isAlnum(c) && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// foldWidth is the length of a header line, CRLF not counted, that a
+// folder keeps to where the words allow (RFC 5322 section 2.1.1).
+const foldWidth = 78
+
+// A folder writes a header field word by word, separated by spaces, and
+// folds it (CRLF and a tab, RFC 5322 section 2.2.3) before a word that
+// would make the line longer than foldWidth. Words are never split, so a
+// fold only ever replaces a space between words.
+type folder struct {
+	b         []byte
+	line      int  // bytes on the current line
+	forceFold bool // fold before the next word
+	started   bool // a word follows the field name
+}
+
+// start writes the field name and its colon.
+func (f *folder) start(name string) {
+	f.b = append(f.b, name...)
+	f.b = append(f.b, ':')
+	f.line = len(name) + 1
+}
+
+// word writes w after a space or a fold. The first word always follows
+// the field name on its line.
+func (f *folder) word(w string) {
+	if f.started && (f.forceFold || f.line+1+len(w) > foldWidth) {
+		f.b = append(f.b, "\r\n\t"...)
+		f.line = 1
+	} else {
+		f.b = append(f.b, ' ')
+		f.line++
+	}
+	f.forceFold, f.started = false, true
+	f.b = append(f.b, w...)
+	f.line += len(w)
+}
+
+// comment writes "(receiver: text)", or "(text)" without a receiver, word
+// by word; the receiver is made safe for a comment, text must be.
+func (f *folder) comment(receiver, text string) {
+	words := strings.Fields(text)
+	if r := commentText(receiver, maxHeaderValue); strings.TrimSpace(r) != "" {
+		words = append(strings.Fields(r+":"), words...)
+	}
+	if len(words) == 0 {
+		return
+	}
+	words[0] = "(" + words[0]
+	words[len(words)-1] += ")"
+	for _, w := range words {
+		f.word(w)
+	}
+}
