@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/spf-go/spf"
+)
+
+// maxBatchLine is the longest query line --batch reads; a longer line is
+// answered with an error and skipped.
+const maxBatchLine = 64 << 10
+
+// A batchQuery is one line of --batch input.
+type batchQuery struct {
+	IP       string          `json:"ip"`
+	HELO     string          `json:"helo"`
+	Sender   *string         `json:"sender"`
+	HELOOnly bool            `json:"helo_only"`
+	ID       json.RawMessage `json:"id"`
+}
+
+// A batchError is the answer to a line that is not a valid query.
+type batchError struct {
+	ID    json.RawMessage `json:"id,omitempty"`
+	Line  int             `json:"line"`
+	Error string          `json:"error"`
+}
+
+// A batchJob is one line on its way from input to output.
+type batchJob struct {
+	line int
+	q    query
+	id   json.RawMessage
+	out  []byte        // the answer line, set before done is closed
+	done chan struct{} // closed when out is set
+}
+
+// runBatch answers the queries of stdin, one JSON line each, in order.
+// Up to concurrency checks run at once, and at most 4×concurrency lines
+// are held in memory. Answers are flushed whenever the next one is not
+// ready yet, so that no answer waits for later input or work.
+func runBatch(c *spf.Checker, concurrency int, stdin io.Reader, stdout, stderr io.Writer) int {
+	ordered := make(chan *batchJob, 4*concurrency) // every job, in input order
+	work := make(chan *batchJob, concurrency)      // jobs that need a check
+
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Go(func() {
+			for j := range work {
+				out := j.q.do(context.Background(), c)
+				a := newAnswer(&out)
+				a.ID = j.id
+				j.out = marshalLine(a)
+				close(j.done)
+			}
+		})
+	}
+
+	var readErr error
+	go func() {
+		defer close(ordered)
+		defer close(work)
+		readErr = readBatch(stdin, func(j *batchJob) {
+			ordered <- j
+			if j.out == nil {
+				work <- j
+			}
+		})
+	}()
+
+	bw := bufio.NewWriterSize(stdout, 64<<10)
+	var writeErr error
+	write := func(b []byte) {
+		if writeErr == nil {
+			_, writeErr = bw.Write(b)
+		}
+	}
+	flush := func() {
+		if writeErr == nil {
+			writeErr = bw.Flush()
+		}
+	}
+	for {
+		var j *batchJob
+		var ok bool
+		select {
+		case j, ok = <-ordered:
+		default:
+			flush()
+			j, ok = <-ordered
+		}
+		if !ok {
+			break
+		}
+		select {
+		case <-j.done:
+		default:
+			flush()
+			<-j.done
+		}
+		write(j.out)
+	}
+	flush()
+	wg.Wait()
+	if readErr != nil {
+		fmt.Fprintf(stderr, "spf check: reading standard input: %v\n", readErr)
+		return exitUsage
+	}
+	if writeErr != nil {
+		fmt.Fprintf(stderr, "spf check: writing standard output: %v\n", writeErr)
+		return exitUsage
+	}
+	return 0
+}
+
+// readBatch reads query lines and passes each as a job to emit: a job
+// whose out is already set (a bad line) needs no check. Blank lines are
+// skipped. It returns the first read error other than io.EOF.
+func readBatch(r io.Reader, emit func(*batchJob)) error {
+	br := bufio.NewReaderSize(r, maxBatchLine)
+	for n := 1; ; n++ {
+		line, err := br.ReadSlice('\n')
+		tooLong := false
+		for errors.Is(err, bufio.ErrBufferFull) {
+			tooLong = true
+			_, err = br.ReadSlice('\n')
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		eof := err != nil
+		switch {
+		case tooLong:
+			emit(errorJob(n, nil, fmt.Sprintf("line longer than %d bytes", maxBatchLine)))
+		case len(bytes.TrimSpace(line)) > 0:
+			emit(parseBatchLine(n, line))
+		}
+		if eof {
+			return nil
+		}
+	}
+}
+
+// parseBatchLine turns one line into a job.
+func parseBatchLine(n int, line []byte) *batchJob {
+	var bq batchQuery
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&bq); err != nil {
+		return errorJob(n, nil, "invalid JSON query: "+err.Error())
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errorJob(n, bq.ID, "invalid JSON query: more than one JSON value on the line")
+	}
+	id := bytes.Clone(bq.ID)
+	sender := ""
+	if bq.Sender != nil {
+		sender = *bq.Sender
+	}
+	q, err := newQuery(bq.IP, sender, bq.HELO, bq.HELOOnly, bq.Sender != nil)
+	if err != nil {
+		return errorJob(n, id, err.Error())
+	}
+	return &batchJob{line: n, q: q, id: id, done: make(chan struct{})}
+}
+
+func errorJob(n int, id json.RawMessage, msg string) *batchJob {
+	j := &batchJob{line: n, done: make(chan struct{})}
+	j.out = marshalLine(&batchError{ID: bytes.Clone(id), Line: n, Error: msg})
+	close(j.done)
+	return j
+}
+
+// marshalLine returns v as a line of JSON.
+func marshalLine(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(&batchError{Error: "cannot encode the answer: " + err.Error()})
+	}
+	return append(b, '\n')
+}

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
+)
+
+// TestBatchOrder checks that answers come in the order of the queries
+// when later checks finish first, and that bad lines do not stop the
+// stream.
+func TestBatchOrder(t *testing.T) {
+	t.Parallel()
+	zone := &spf.Zone{}
+	for i := range 50 {
+		zone.AddTXT(fmt.Sprintf("d%d.example", i), fmt.Sprintf("v=spf1 ip4:192.0.2.%d -all", i))
+	}
+	// Early domains answer slowly, so that later checks finish first.
+	slow := spf.ResolverFunc(func(ctx context.Context, name string, typ spf.RRType) (*spf.Response, error) {
+		var n int
+		if _, err := fmt.Sscanf(name, "d%d.example", &n); err == nil && n < 10 {
+			time.Sleep(time.Duration(10-n) * time.Millisecond)
+		}
+		return zone.Lookup(ctx, name, typ)
+	})
+	var in strings.Builder
+	var want []string
+	for i := range 50 {
+		if i%7 == 3 {
+			fmt.Fprintf(&in, "{\"ip\":\"192.0.2.%d\",\"sender\":\"a@d%d.example\",\"bogus\":1}\n", i, i)
+			want = append(want, fmt.Sprintf("line %d: error", i+1))
+			continue
+		}
+		fmt.Fprintf(&in, "{\"ip\":\"192.0.2.%d\",\"sender\":\"a@d%d.example\",\"id\":%d}\n", i, i, i)
+		want = append(want, fmt.Sprintf("%d: pass", i))
+	}
+	var out, errOut bytes.Buffer
+	c := &spf.Checker{Resolver: slow}
+	if code := runBatch(c, 8, strings.NewReader(in.String()), &out, &errOut); code != 0 {
+		t.Fatalf("exit status %d, stderr %q", code, errOut.String())
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		var a struct {
+			ID     *int
+			Line   int
+			Result string
+			Error  string
+		}
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("answer %q: %v", line, err)
+		}
+		switch {
+		case a.Error != "":
+			got = append(got, fmt.Sprintf("line %d: error", a.Line))
+		case a.ID != nil:
+			got = append(got, fmt.Sprintf("%d: %s", *a.ID, a.Result))
+		default:
+			got = append(got, "no id: "+line)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("answers (-want +got):\n%s", diff)
+	}
+}
+
+// TestBatchStreams checks that each answer is written before the next
+// query is read: a harness can wait for the answer to each line.
+func TestBatchStreams(t *testing.T) {
+	t.Parallel()
+	zone := &spf.Zone{}
+	zone.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan int)
+	go func() {
+		done <- runBatch(&spf.Checker{Resolver: zone}, 4, inR, outW, io.Discard)
+		outW.Close()
+	}()
+	answers := bufio.NewReader(outR)
+	for i := range 3 {
+		fmt.Fprintf(inW, "{\"ip\":\"192.0.2.%d\",\"sender\":\"a@example.com\"}\n", i)
+		line, err := answers.ReadString('\n')
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		if !strings.Contains(line, `"result":"pass"`) {
+			t.Errorf("answer %d: %s", i, line)
+		}
+	}
+	inW.Close()
+	if code := <-done; code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
+
+// TestBatchLongLine checks that an over-long line gets an error answer
+// and the lines after it are still answered.
+func TestBatchLongLine(t *testing.T) {
+	t.Parallel()
+	zone := &spf.Zone{}
+	zone.AddTXT("example.com", "v=spf1 -all")
+	in := `{"ip":"192.0.2.1","sender":"` + strings.Repeat("a", 2*maxBatchLine) + "\"}\n" +
+		`{"ip":"192.0.2.1","sender":"a@example.com"}` // no final newline
+	var out bytes.Buffer
+	if code := runBatch(&spf.Checker{Resolver: zone}, 2, strings.NewReader(in), &out, io.Discard); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"line":1,"error":"line longer than`) || !strings.Contains(lines[1], `"result":"fail"`) {
+		t.Errorf("answers:\n%s", out.String())
+	}
+}
+
+// TestBatchReadError checks the exit status when the input fails.
+func TestBatchReadError(t *testing.T) {
+	t.Parallel()
+	r := io.MultiReader(strings.NewReader("{\"ip\":\"192.0.2.1\",\"sender\":\"a@example.com\"}\n"), errReader{})
+	var out, errOut bytes.Buffer
+	code := runBatch(&spf.Checker{Resolver: &spf.Zone{}}, 2, r, &out, &errOut)
+	if code != exitUsage || !strings.Contains(errOut.String(), "reading standard input: disk on fire") {
+		t.Errorf("exit status %d, stderr %q", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), `"result":"none"`) {
+		t.Errorf("the line before the error was not answered: %q", out.String())
+	}
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, fmt.Errorf("disk on fire") }
+
+// TestBatchBoundsConcurrency checks that no more than --concurrency
+// checks run at once.
+func TestBatchBoundsConcurrency(t *testing.T) {
+	t.Parallel()
+	zone := &spf.Zone{}
+	zone.AddTXT("example.com", "v=spf1 -all")
+	var running, most atomic.Int32
+	res := spf.ResolverFunc(func(ctx context.Context, name string, typ spf.RRType) (*spf.Response, error) {
+		n := running.Add(1)
+		defer running.Add(-1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(time.Millisecond)
+		return zone.Lookup(ctx, name, typ)
+	})
+	in := strings.Repeat("{\"ip\":\"192.0.2.1\",\"sender\":\"a@example.com\"}\n", 200)
+	if code := runBatch(&spf.Checker{Resolver: res}, 5, strings.NewReader(in), io.Discard, io.Discard); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	if m := most.Load(); m > 5 {
+		t.Errorf("%d checks ran at once, want at most 5", m)
+	}
+}
+
+// BenchmarkBatch measures --batch against the demo zone, in lines per
+// second.
+func BenchmarkBatch(b *testing.B) {
+	b.ReportAllocs()
+	zone, err := loadZone(demoZone)
+	if err != nil {
+		b.Fatal(err)
+	}
+	queries := []string{
+		`{"ip":"192.0.2.10","helo":"mail.example.com","sender":"alice@example.com"}`,
+		`{"ip":"198.51.100.7","helo":"mail.example.com","sender":"alice@example.com"}`,
+		`{"ip":"203.0.113.25","helo":"out.example.net","sender":"bob@example.com"}`,
+		`{"ip":"192.0.2.1","helo":"x.example.org","sender":"a@softfail.example.org"}`,
+		`{"ip":"192.0.2.1","helo":"x.example.org","sender":"a@toomany.example.org"}`,
+	}
+	var in strings.Builder
+	const lines = 1000
+	for i := range lines {
+		in.WriteString(queries[i%len(queries)])
+		in.WriteByte('\n')
+	}
+	c := &spf.Checker{Resolver: zone}
+	b.ResetTimer()
+	start := time.Now()
+	for b.Loop() {
+		runBatch(c, 64, strings.NewReader(in.String()), io.Discard, io.Discard)
+	}
+	b.ReportMetric(float64(b.N*lines)/time.Since(start).Seconds(), "lines/s")
+}
+
+// BenchmarkBatchDNS measures --batch against a DNS server on the loopback
+// interface, with the cache --server puts in front of it warm after the
+// first round.
+func BenchmarkBatchDNS(b *testing.B) {
+	b.ReportAllocs()
+	zone, err := loadZone(demoZone)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := spftest.NewServer(b, zone)
+	res, _, err := networkResolver([]string{srv.Addr}, 5*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var in strings.Builder
+	const lines = 1000
+	for i := range lines {
+		fmt.Fprintf(&in, "{\"ip\":\"198.51.100.%d\",\"helo\":\"mail.example.com\",\"sender\":\"alice@example.com\"}\n", i%256)
+	}
+	c := &spf.Checker{Resolver: res}
+	b.ResetTimer()
+	start := time.Now()
+	for b.Loop() {
+		runBatch(c, 64, strings.NewReader(in.String()), io.Discard, io.Discard)
+	}
+	b.ReportMetric(float64(b.N*lines)/time.Since(start).Seconds(), "lines/s")
+}

@@ -1,0 +1,314 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf-go/spf"
+)
+
+const traceUsage = `Usage: spf trace [flags] IP SENDER [HELO]
+       spf trace [flags] --ip IP --sender ADDR --helo NAME
+
+Trace evaluates SPF like check and prints the evaluation as a tree: each
+record fetched and from which name, each term with what it matched, each
+DNS query with its answer and time, the lookup counters as they grow,
+where a limit was hit, and the result. Paste it into bug reports.
+
+The exit status is that of check: pass 0, fail 1, softfail 2, neutral 3,
+permerror 4, temperror 5, none 6; 255 for bad usage.
+
+Example:
+  spf trace --zone testdata/demo.zone --ip 198.51.100.7 --sender alice@example.com
+
+Flags:
+`
+
+func runTrace(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
+	var q queryFlags
+	q.register(fs)
+	noTimes := fs.Bool("no-times", false, "leave out the time of each DNS query (for output that does not change)")
+	pos, help, err := parseArgs(fs, args, stdout, traceUsage)
+	if help {
+		return 0
+	}
+	if err != nil {
+		return fail(stderr, "trace", err)
+	}
+	qq, err := q.query(fs, pos)
+	if err != nil {
+		return fail(stderr, "trace", err)
+	}
+	res, watch, err := q.resolver()
+	if err != nil {
+		return fail(stderr, "trace", err)
+	}
+	var events []spf.Event
+	c := &spf.Checker{
+		Resolver: res,
+		Receiver: q.receiver,
+		Timeout:  q.timeout,
+		Trace:    func(ev spf.Event) { events = append(events, ev) },
+	}
+	out := qq.do(context.Background(), c)
+	if err := watch.deadServer(); err != nil {
+		return fail(stderr, "trace", err)
+	}
+	p := &tracePrinter{w: stdout, times: !*noTimes}
+	p.header(&out)
+	p.tree(events)
+	p.footer(&out)
+	return exitStatus(out.Result)
+}
+
+// A traceNode is one line of the tree and the lines under it.
+type traceNode struct {
+	text     string
+	children []*traceNode
+}
+
+// A traceHost is a check_host() still open while the events are read:
+// the node of its domain and the lines that wait for the term they
+// belong to.
+type traceHost struct {
+	depth     int
+	node      *traceNode
+	pending   []*traceNode
+	lastQuery *spf.Event // the last query of this host
+	lastTerm  *traceNode // the last term line, for a redirect's target
+	redirect  bool       // lastTerm is a redirect
+	// lookups and voids are the counters after the host's last term.
+	lookups, voids int
+}
+
+type tracePrinter struct {
+	w     io.Writer
+	times bool
+}
+
+func (p *tracePrinter) header(out *spf.Outcome) {
+	sender := out.Sender
+	if sender == "" {
+		sender = "postmaster@" + out.HELO
+	}
+	fmt.Fprintf(p.w, "check_host(%s, %s, %s) for the %s identity", out.ClientIP, out.Domain, sender, out.Identity)
+	if out.HELO != "" && out.Identity != spf.IdentityHELO {
+		fmt.Fprintf(p.w, ", HELO %s", out.HELO)
+	}
+	fmt.Fprintln(p.w)
+}
+
+// tree builds the tree from the events and prints it.
+//
+// The evaluator reports a term after what it did (its queries, and the
+// whole evaluation of an include's target), a redirect before its
+// target's evaluation, and a record after the query that fetched it. The
+// lines of a host wait in pending until the term they belong to arrives.
+func (p *tracePrinter) tree(events []spf.Event) {
+	var roots []*traceNode
+	var stack []*traceHost
+	// An error is given in full where it first happens (in the order of
+	// the evaluation) and by its result's name after that.
+	seenErr := map[string]bool{}
+	errText := func(err error, r spf.Result) string {
+		msg := err.Error()
+		if seenErr[msg] {
+			return r.String()
+		}
+		seenErr[msg] = true
+		return r.String() + ": " + strings.TrimPrefix(msg, "spf: ")
+	}
+	// top returns the host an event belongs to, opening a new one where
+	// the event is deeper than every open host. Queries made for %{p}
+	// and exp= report depth 0 wherever they happen; they go to the
+	// innermost host.
+	top := func(ev *spf.Event, domain string) *traceHost {
+		if len(stack) == 0 || ev.Depth > stack[len(stack)-1].depth {
+			h := &traceHost{depth: ev.Depth, node: &traceNode{text: domain}}
+			if len(stack) > 0 {
+				parent := stack[len(stack)-1]
+				h.lookups, h.voids = parent.lookups, parent.voids
+			}
+			stack = append(stack, h)
+			return h
+		}
+		return stack[len(stack)-1]
+	}
+	// closeHost ends the innermost host.
+	closeHost := func() {
+		h := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if len(stack) == 0 {
+			roots = append(roots, h.node)
+			return
+		}
+		parent := stack[len(stack)-1]
+		parent.pending = append(parent.pending, h.node)
+	}
+	for i := range events {
+		ev := &events[i]
+		switch ev.Kind {
+		case spf.EventQuery:
+			h := top(ev, ev.Name)
+			if ev.Err != nil {
+				seenErr[ev.Err.Error()] = true
+			}
+			h.pending = append(h.pending, &traceNode{text: p.query(ev)})
+			h.lastQuery = ev
+		case spf.EventRecord:
+			h := top(ev, ev.Domain)
+			h.node.children = append(h.node.children, h.pending...)
+			h.pending = nil
+			// Show the record on a line of its own where the TXT answer
+			// held more than it.
+			if q := h.lastQuery; q == nil || q.Response == nil || len(q.Response.TXT) != 1 || q.Response.TXT[0] != ev.Record {
+				h.node.children = append(h.node.children, &traceNode{text: "SPF record: " + strconv.Quote(ev.Record)})
+			}
+			h.lookups, h.voids = ev.Lookups, ev.VoidLookups
+		case spf.EventTerm:
+			h := top(ev, ev.Domain)
+			kind := termKind(ev.Term)
+			var text string
+			switch {
+			case ev.Err != nil:
+				r := spf.PermError
+				if errors.Is(ev.Err, spf.ErrDNS) {
+					r = spf.TempError
+				}
+				text = ev.Term + "  error: " + errText(ev.Err, r)
+			case kind == spf.KindRedirect:
+				text = ev.Term + "  followed"
+			case ev.Matched:
+				text = ev.Term + "  MATCH"
+			default:
+				text = ev.Term + "  no match"
+			}
+			if kind.QueriesDNS() {
+				text += fmt.Sprintf("  [lookup %d/%d]", h.lookups+1, spf.DefaultMaxLookups)
+			}
+			if kind != spf.KindInclude && kind != spf.KindRedirect && ev.VoidLookups > h.voids {
+				text += fmt.Sprintf("  [void lookup %d/%d]", ev.VoidLookups, spf.DefaultMaxVoidLookups)
+			}
+			t := &traceNode{text: text, children: h.pending}
+			h.pending = nil
+			h.node.children = append(h.node.children, t)
+			h.lastTerm, h.redirect = t, kind == spf.KindRedirect
+			h.lookups, h.voids = ev.Lookups, ev.VoidLookups
+		case spf.EventLimit:
+			h := top(ev, ev.Domain)
+			seenErr[ev.Err.Error()] = true
+			h.pending = append(h.pending, &traceNode{text: "LIMIT: " + strings.TrimPrefix(ev.Err.Error(), "spf: ")})
+		case spf.EventResult:
+			h := top(ev, ev.Domain)
+			if h.redirect && h.lastTerm != nil {
+				h.lastTerm.children = append(h.lastTerm.children, h.pending...)
+			} else {
+				h.node.children = append(h.node.children, h.pending...)
+			}
+			h.pending = nil
+			res := "result: " + ev.Result.String()
+			if ev.Term != "" {
+				res += " (by " + ev.Term + ")"
+			}
+			if ev.Err != nil {
+				res = "result: " + errText(ev.Err, ev.Result)
+			}
+			if ev.Result == spf.None && h.lastQuery == nil && len(h.node.children) == 0 {
+				res += " (not a valid domain name, RFC 7208 section 4.3)"
+			}
+			rn := &traceNode{text: res}
+			// Point at a syntax error.
+			var se *spf.SyntaxError
+			if errors.As(ev.Err, &se) && se.Offset <= len(se.Record) {
+				rn.children = []*traceNode{{text: se.Record}, {text: strings.Repeat(" ", se.Offset) + "^"}}
+			}
+			h.node.children = append(h.node.children, rn)
+			if len(stack) > 1 {
+				h.node.text += " (" + ev.Result.String() + ")"
+			}
+			closeHost()
+		}
+	}
+	// Hosts still open (there should be none) are printed as they are.
+	for len(stack) > 0 {
+		h := stack[len(stack)-1]
+		h.node.children = append(h.node.children, h.pending...)
+		closeHost()
+	}
+	for _, n := range roots {
+		p.print(n, 0)
+	}
+}
+
+// termKind returns the kind of a term from its text.
+func termKind(term string) spf.Kind {
+	r, err := spf.Parse("v=spf1 " + term)
+	if err != nil || len(r.Terms) != 1 {
+		return 0
+	}
+	return r.Terms[0].Kind
+}
+
+// query describes a DNS query and its answer.
+func (p *tracePrinter) query(ev *spf.Event) string {
+	var b strings.Builder
+	b.WriteString(ev.Type.String())
+	b.WriteByte(' ')
+	b.WriteString(ev.Name)
+	switch {
+	case ev.Err != nil:
+		b.WriteString(": error: ")
+		b.WriteString(strings.TrimPrefix(ev.Err.Error(), "spf: "))
+	case ev.Response.Len() == 0:
+		b.WriteString(": no such name or no data")
+	default:
+		b.WriteString(" = ")
+		r := ev.Response
+		var parts []string
+		for _, t := range r.TXT {
+			parts = append(parts, strconv.Quote(t))
+		}
+		for _, a := range r.Addrs {
+			parts = append(parts, a.String())
+		}
+		parts = append(parts, r.Names...)
+		b.WriteString(strings.Join(parts, ", "))
+	}
+	if p.times {
+		b.WriteString(" (" + formatElapsed(ev.Elapsed) + ")")
+	}
+	return b.String()
+}
+
+func formatElapsed(d time.Duration) string {
+	switch {
+	case d < time.Microsecond:
+		return "<1µs"
+	case d < time.Millisecond:
+		return strconv.FormatInt(d.Microseconds(), 10) + "µs"
+	case d < time.Second:
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+func (p *tracePrinter) print(n *traceNode, indent int) {
+	fmt.Fprintf(p.w, "%s%s\n", strings.Repeat("  ", indent), n.text)
+	for _, c := range n.children {
+		p.print(c, indent+1)
+	}
+}
+
+func (p *tracePrinter) footer(out *spf.Outcome) {
+	fmt.Fprintln(p.w)
+	a := newAnswer(out)
+	a.ReceivedSPF = "" // long, and not what a trace is about
+	a.writeText(p.w)
+}
