@@ -24,8 +24,7 @@ type evaluation struct {
 	authenticated                       bool
 	defaultExp                          string
 
-	buf   []byte // macro expansion
-	terms []Term // parsed terms of the records being evaluated, a stack
+	buf []byte // macro expansion
 
 	ptrDone  bool     // ptrNames holds the validated names of the client
 	ptrNames []string // for %{p}
@@ -54,7 +53,6 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 	e := evaluations.Get().(*evaluation)
 	*e = evaluation{
 		buf:           e.buf[:0],
-		terms:         e.terms[:0],
 		ptrNames:      e.ptrNames[:0],
 		res:           c.Resolver,
 		trace:         c.Trace,
@@ -67,7 +65,7 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 		prefetch:      !c.NoPrefetch,
 	}
 	if e.res == nil {
-		e.res = NetResolver{}
+		e.res = systemResolver
 	}
 	if e.defaultExp == "" {
 		e.defaultExp = DefaultExplanation
@@ -100,13 +98,13 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 }
 
 // release returns e to the pool. The outcome of its check holds nothing
-// of e's buffers.
+// of e's buffers. An evaluation whose prefetcher sent queries is left to
+// the garbage collector instead: those queries may outlive the check.
 func (e *evaluation) release() {
-	if cap(e.terms) > 256 || cap(e.buf) > 4096 {
-		return // let the odd huge evaluation go
+	if cap(e.buf) > 4096 || e.pf.sent() {
+		return
 	}
 	e.ctx, e.res, e.trace, e.env = nil, nil, nil, macroEnv{}
-	clear(e.terms[:cap(e.terms)])
 	clear(e.ptrNames)
 	evaluations.Put(e)
 }
@@ -132,16 +130,19 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		out.Problem = fmt.Errorf("%w: no client IP address", ErrInvalidInput)
 		return out, out.Problem
 	}
+	if _, ok := e.res.(inMemory); ok {
+		e.prefetch = false
+	}
+	if e.prefetch {
+		e.pf.init(ctx, c.Timeout, e)
+		defer e.pf.stop()
+	}
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
 	e.ctx = ctx
-	if e.prefetch {
-		e.pf.init(ctx, e)
-		defer e.pf.stop()
-	}
 
 	d, ok := normalizeDomain(domain)
 	out.Domain = d
@@ -184,36 +185,21 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 	}
 	// Section 4.5: keep the records that start with "v=spf1"; more than
 	// one is a permerror.
-	var text string
-	found := 0
-	for _, t := range resp.TXT {
-		if IsRecord(t) {
-			text = t
-			found++
-		}
-	}
+	rec := resp.spfRecord()
 	switch {
-	case found == 0:
+	case rec.found == 0:
 		return hostResult{result: None}
-	case found > 1:
-		return e.permError(fmt.Errorf("%w: %d records at %s", ErrMultipleRecords, found, domain))
+	case rec.found > 1:
+		return e.permError(fmt.Errorf("%w: %d records at %s", ErrMultipleRecords, rec.found, domain))
 	}
-	e.emit(Event{Kind: EventRecord, Depth: depth, Domain: domain, Record: text})
+	e.emit(Event{Kind: EventRecord, Depth: depth, Domain: domain, Record: rec.text})
 
 	// Section 4.6: a syntax error anywhere in the record is a permerror
 	// before any term is evaluated.
-	// The terms go on a stack shared by the records of this evaluation:
-	// an include's record is evaluated and dropped before the terms after
-	// the include are. If the stack grows into a new array, the terms of
-	// records under evaluation stay valid in the old one.
-	base := len(e.terms)
-	all, err := parseTerms(text, e.terms)
-	terms := all[base:len(all):len(all)]
-	e.terms = all
-	defer func() { e.terms = e.terms[:base] }()
-	if err != nil {
-		return e.permError(fmt.Errorf("%w (record of %s)", err, domain))
+	if rec.err != nil {
+		return e.permError(fmt.Errorf("%w (record of %s)", rec.err, domain))
 	}
+	terms := rec.terms
 	if e.prefetch {
 		e.pf.record(e.env, terms)
 	}
@@ -563,12 +549,14 @@ func (e *evaluation) explain(terms []Term, depth int) (string, bool) {
 		if _, msg := checkMacroString(text, true); msg != "" {
 			break
 		}
-		return string(e.env.expand(nil, text)), true
+		e.buf = e.env.expand(e.buf[:0], text)
+		return string(e.buf), true
 	}
 	if _, msg := checkMacroString(e.defaultExp, true); msg != "" {
 		return e.defaultExp, false
 	}
-	return string(e.env.expand(nil, e.defaultExp)), false
+	e.buf = e.env.expand(e.buf[:0], e.defaultExp)
+	return string(e.buf), false
 }
 
 // expandDomain expands a domain-spec (section 7.3) into a name to query:

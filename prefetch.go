@@ -2,11 +2,13 @@ package spf
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A CachedResolver is a [Resolver] that can tell, without waiting, whether
@@ -24,6 +26,14 @@ type CachedResolver interface {
 // DNS at the same time.
 const prefetchInFlight = 8
 
+// prefetchGrace bounds a prefetch query that outlives its check (see
+// prefetcher.stop) when Checker.Timeout does not.
+const prefetchGrace = 20 * time.Second
+
+// inMemory is implemented by resolvers that answer every query from
+// memory at once, such as Zone: prefetching gains nothing with them.
+type inMemory interface{ inMemory() }
+
 // A prefetcher starts the DNS queries that a check's records will need
 // before evaluation reaches them, and hands their answers to evaluation,
 // which consumes them in the order of RFC 7208 and counts every limit
@@ -37,7 +47,8 @@ const prefetchInFlight = 8
 // A check that finds every answer in its resolver's memory (see
 // [CachedResolver]) starts no goroutine and allocates nothing here.
 type prefetcher struct {
-	parent   context.Context
+	parent   context.Context // the caller's context, not the check's
+	grace    time.Duration   // how long a query may outlive the check
 	res      Resolver
 	peek     CachedResolver // res, if it is one
 	addrType RRType         // what a and mx look up for the client
@@ -47,13 +58,12 @@ type prefetcher struct {
 	budget   atomic.Int32 // DNS-querying terms that may still be prefetched
 
 	mu      sync.Mutex
-	ctx     context.Context // set with the first query in flight
-	cancel  context.CancelFunc
-	sem     chan struct{}
-	wg      sync.WaitGroup
+	sem     chan struct{} // made with the first query in flight
+	stopped chan struct{} // closed by stop
+	closed  bool
 	flights map[zoneKey]*flight
-	seen    [4]string // domains whose terms have been prefetched,
-	more    []string  // in seen and then more
+	seen    [12]string // domains whose terms have been prefetched, in
+	more    []string   // seen and then more (with limits over the RFC's)
 }
 
 // A flight is one query in progress or done.
@@ -63,8 +73,12 @@ type flight struct {
 	err  error
 }
 
-func (p *prefetcher) init(ctx context.Context, e *evaluation) {
+func (p *prefetcher) init(ctx context.Context, grace time.Duration, e *evaluation) {
 	p.parent = ctx
+	p.grace = grace
+	if p.grace <= 0 {
+		p.grace = prefetchGrace
+	}
 	p.res = e.res
 	p.peek, _ = e.res.(CachedResolver)
 	p.ip = e.env.ip
@@ -73,55 +87,78 @@ func (p *prefetcher) init(ctx context.Context, e *evaluation) {
 	p.budget.Store(int32(e.maxLookups))
 }
 
-// stop cancels what is still in flight and waits for it to end, so that
-// a check leaves no goroutine behind.
+// stop ends prefetching when the check has its result: queries not yet
+// sent are dropped, and no answer starts new ones. Queries already sent
+// are left to finish (within the caller's context and the grace time),
+// since their answers cost nothing more and a Cache behind the resolver
+// keeps them for the next check; cancelling them would send them again
+// with every check that stops early. The goroutines of a check end when
+// its queries do.
 func (p *prefetcher) stop() {
 	p.mu.Lock()
-	cancel := p.cancel
-	p.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		p.wg.Wait()
+	defer p.mu.Unlock()
+	if !p.closed && p.stopped != nil {
+		close(p.stopped)
 	}
+	p.closed = true
 }
 
 // start begins the query (name, typ) in the background unless it is
-// cached, begun already, or cancelled. then, if not nil, is called in the
-// background with a non-empty answer.
+// cached, begun already, or prefetching has stopped. then, if not nil, is
+// called in the background with a non-empty answer.
 func (p *prefetcher) start(name string, typ RRType, then func(*Response)) {
 	if p.cached(name, typ) {
 		return
 	}
 	k := zoneKey{name, typ}
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
 	if p.flights == nil {
 		p.flights = make(map[zoneKey]*flight)
 		p.sem = make(chan struct{}, prefetchInFlight)
-		p.ctx, p.cancel = context.WithCancel(p.parent)
+		p.stopped = make(chan struct{})
 	}
-	if _, ok := p.flights[k]; ok || p.ctx.Err() != nil {
+	if _, ok := p.flights[k]; ok {
 		p.mu.Unlock()
 		return
 	}
 	f := &flight{done: make(chan struct{})}
 	p.flights[k] = f
-	p.wg.Add(1)
 	p.mu.Unlock()
 	go func() {
-		defer p.wg.Done()
+		defer close(f.done)
 		select {
 		case p.sem <- struct{}{}:
-			f.resp, f.err = p.res.Lookup(p.ctx, name, typ)
-			<-p.sem
-		case <-p.ctx.Done():
-			f.err = p.ctx.Err()
+		case <-p.stopped:
+			f.err = errPrefetchStopped
+			return
+		case <-p.parent.Done():
+			f.err = p.parent.Err()
+			return
 		}
-		close(f.done)
-		if then != nil && f.err == nil && f.resp.Len() > 0 && p.ctx.Err() == nil {
+		ctx, cancel := context.WithTimeout(p.parent, p.grace)
+		f.resp, f.err = p.res.Lookup(ctx, name, typ)
+		cancel()
+		<-p.sem
+		if then != nil && f.err == nil && f.resp.Len() > 0 {
 			then(f.resp)
 		}
 	}()
 }
+
+// sent reports whether a query was ever sent in the background.
+func (p *prefetcher) sent() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.flights != nil
+}
+
+// errPrefetchStopped is the error of a prefetch dropped before it was sent;
+// evaluation never sees it, since it stops prefetching only when done.
+var errPrefetchStopped = errors.New("spf: prefetch stopped")
 
 // wait returns the answer of a query begun by start; ok is false when
 // no such query was begun.
@@ -256,22 +293,9 @@ func (p *prefetcher) hosts(names []string, under string) {
 // txt prefetches the terms of the SPF record in a TXT answer, if it holds
 // exactly one that parses.
 func (p *prefetcher) txt(env macroEnv, r *Response) {
-	var text string
-	n := 0
-	for _, t := range r.TXT {
-		if IsRecord(t) {
-			text = t
-			n++
-		}
+	if rec := r.spfRecord(); rec.found == 1 && rec.err == nil {
+		p.record(env, rec.terms)
 	}
-	if n != 1 {
-		return
-	}
-	terms, err := parseTerms(text, nil)
-	if err != nil {
-		return
-	}
-	p.record(env, terms)
 }
 
 // hasMacro reports whether the macro string s uses the macro letter

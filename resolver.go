@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +58,40 @@ type Response struct {
 	// Authenticated reports that the answer carried the DNSSEC AD bit
 	// from a resolver that validated it.
 	Authenticated bool
+
+	// spf memoizes the SPF record of a TXT answer, selected and parsed,
+	// for the checks that see this Response again (from a Cache or a
+	// Zone): a record is parsed once, not once a check.
+	spf atomic.Pointer[txtRecord]
+}
+
+// A txtRecord is the SPF record of a TXT answer (RFC 7208 section 4.5).
+type txtRecord struct {
+	found int    // how many records start with "v=spf1"
+	text  string // the record, where found is 1
+	terms []Term // its terms, read-only; nil with err
+	err   error  // its syntax error
+}
+
+// spfRecord returns the SPF record of the TXT answer r, parsing it the
+// first time it is asked for.
+func (r *Response) spfRecord() *txtRecord {
+	if rec := r.spf.Load(); rec != nil {
+		return rec
+	}
+	rec := &txtRecord{}
+	for _, t := range r.TXT {
+		if IsRecord(t) {
+			rec.text = t
+			rec.found++
+		}
+	}
+	if rec.found == 1 {
+		rec.terms, rec.err = parseTerms(rec.text, nil)
+		rec.terms = slices.Clip(rec.terms)
+	}
+	r.spf.Store(rec)
+	return rec
 }
 
 // Len reports how many records the response holds.
@@ -152,4 +188,19 @@ func appendReverseName(dst []byte, addr netip.Addr) []byte {
 		dst = append(dst, hex[a[i]&0xf], '.', hex[a[i]>>4], '.')
 	}
 	return append(dst, "ip6.arpa"...)
+}
+
+// systemResolver is the Resolver of a Checker that has none. It holds no
+// answers, only the server list it reads once from /etc/resolv.conf.
+var systemResolver = &fallbackResolver{}
+
+// A fallbackResolver is a [DNSResolver] on the system's servers, or a
+// [NetResolver] where the system names none it can read (Windows, say).
+type fallbackResolver struct{ dns DNSResolver }
+
+func (f *fallbackResolver) Lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
+	if _, err := f.dns.servers(); err != nil {
+		return NetResolver{}.Lookup(ctx, name, typ)
+	}
+	return f.dns.Lookup(ctx, name, typ)
 }

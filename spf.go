@@ -152,8 +152,10 @@ type Outcome struct {
 // use with the defaults given for each field. A Checker is safe for
 // concurrent use; do not change its fields while checks are running.
 type Checker struct {
-	// Resolver answers DNS queries. If nil, a resolver on Go's
-	// [net.DefaultResolver] is used (see [NetResolver]).
+	// Resolver answers DNS queries. If nil, a [DNSResolver] on the servers
+	// of /etc/resolv.conf is used, or a [NetResolver] where that file cannot
+	// be read; neither caches. A mail server should give a [Cache] in
+	// front of a DNSResolver: &spf.Cache{Resolver: &spf.DNSResolver{}}.
 	Resolver Resolver
 	// Receiver is the receiver's host name, which %{r} expands to in
 	// explanations. If empty, "unknown" is used (RFC 7208 section 7.3).
