@@ -249,6 +249,10 @@ func parseTerms(text string, buf []Term) ([]Term, error) {
 	if !IsRecord(text) {
 		return buf, &SyntaxError{Record: text, Msg: `record does not start with "v=spf1"`}
 	}
+	if buf == nil {
+		// One allocation: there are no more terms than spaces.
+		buf = make([]Term, 0, strings.Count(text, " "))
+	}
 	var haveRedirect, haveExp bool
 	for i := len("v=spf1"); i < len(text); {
 		if text[i] == ' ' {
@@ -261,9 +265,10 @@ func parseTerms(text string, buf []Term) ([]Term, error) {
 		} else {
 			j += i
 		}
-		t, msg := parseTerm(text[i:j])
-		if msg != "" {
-			return buf, &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: msg}
+		buf = append(buf, Term{})
+		t := &buf[len(buf)-1]
+		if msg := parseTerm(t, text[i:j]); msg != "" {
+			return buf[:len(buf)-1], &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: msg}
 		}
 		switch t.Kind {
 		case KindRedirect:
@@ -278,14 +283,13 @@ func parseTerms(text string, buf []Term) ([]Term, error) {
 			haveExp = true
 		}
 		t.Offset = i
-		buf = append(buf, t)
 		i = j
 	}
 	return buf, nil
 }
 
-// parseTerm parses one term; a non-empty msg says why it is invalid.
-func parseTerm(s string) (t Term, msg string) {
+// parseTerm parses one term into t; a non-empty msg says why it is invalid.
+func parseTerm(t *Term, s string) (msg string) {
 	t.Text = s
 	// A modifier is name "=" macro-string, name = ALPHA *( ALPHA / DIGIT /
 	// "-" / "_" / "." ) (RFC 7208 section 12).
@@ -299,12 +303,12 @@ func parseTerm(s string) (t Term, msg string) {
 		default:
 			t.Kind, t.Name, t.Value = KindUnknown, name, value
 			if off, m := checkMacroString(value, true); m != "" {
-				return t, fmt.Sprintf("%s (at %d in the value)", m, off)
+				return fmt.Sprintf("%s (at %d in the value)", m, off)
 			}
-			return t, ""
+			return ""
 		}
 		t.Domain = value
-		return t, checkDomainSpec(value)
+		return checkDomainSpec(value)
 	}
 
 	t.Qualifier = QualifierPass
@@ -338,35 +342,35 @@ func parseTerm(s string) (t Term, msg string) {
 	case equalFold(name, "exists"):
 		t.Kind = KindExists
 	case name == "":
-		return t, "missing mechanism name"
+		return "missing mechanism name"
 	default:
-		return t, fmt.Sprintf("unknown mechanism %q", name)
+		return fmt.Sprintf("unknown mechanism %q", name)
 	}
 
 	switch t.Kind {
 	case KindAll:
 		if arg != "" {
-			return t, "all takes no argument"
+			return "all takes no argument"
 		}
 	case KindInclude, KindExists:
 		if !strings.HasPrefix(arg, ":") {
-			return t, t.Kind.String() + " needs a domain"
+			return t.Kind.String() + " needs a domain"
 		}
 		t.Domain = arg[1:]
-		return t, checkDomainSpec(t.Domain)
+		return checkDomainSpec(t.Domain)
 	case KindPTR:
 		if arg != "" {
 			if arg[0] != ':' {
-				return t, "ptr takes no prefix length"
+				return "ptr takes no prefix length"
 			}
 			t.Domain = arg[1:]
-			return t, checkDomainSpec(t.Domain)
+			return checkDomainSpec(t.Domain)
 		}
 	case KindA, KindMX:
 		t.CIDR4, t.CIDR6 = 32, 128
 		rest, c4, c6, msg := splitDualCIDR(arg)
 		if msg != "" {
-			return t, msg
+			return msg
 		}
 		if c4 >= 0 {
 			t.CIDR4 = c4
@@ -376,14 +380,14 @@ func parseTerm(s string) (t Term, msg string) {
 		}
 		if rest != "" {
 			if rest[0] != ':' {
-				return t, "unexpected " + quoteRunes(rest)
+				return "unexpected " + quoteRunes(rest)
 			}
 			t.Domain = rest[1:]
-			return t, checkDomainSpec(t.Domain)
+			return checkDomainSpec(t.Domain)
 		}
 	case KindIP4, KindIP6:
 		if !strings.HasPrefix(arg, ":") {
-			return t, t.Kind.String() + " needs a network"
+			return t.Kind.String() + " needs a network"
 		}
 		arg = arg[1:]
 		bits := -1
@@ -394,20 +398,20 @@ func parseTerm(s string) (t Term, msg string) {
 			}
 			b, ok := parseCIDR(arg[i+1:], max)
 			if !ok {
-				return t, "invalid prefix length " + quoteRunes(arg[i:])
+				return "invalid prefix length " + quoteRunes(arg[i:])
 			}
 			arg, bits = arg[:i], b
 		}
 		addr, err := netip.ParseAddr(arg)
 		if err != nil || addr.Zone() != "" || (t.Kind == KindIP4) != addr.Is4() {
-			return t, fmt.Sprintf("invalid %s address %s", t.Kind, quoteRunes(arg))
+			return fmt.Sprintf("invalid %s address %s", t.Kind, quoteRunes(arg))
 		}
 		if bits < 0 {
 			bits = addr.BitLen()
 		}
 		t.Network = netip.PrefixFrom(addr, bits)
 	}
-	return t, ""
+	return ""
 }
 
 func modifierNameLen(s string) int {

@@ -50,7 +50,7 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse(%q): %v", tt.record, err)
 			}
-			opts := []cmp.Option{cmpopts.IgnoreFields(Term{}, "Text", "Offset"), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })}
+			opts := []cmp.Option{cmpopts.EquateEmpty(), cmpopts.IgnoreFields(Term{}, "Text", "Offset"), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })}
 			if diff := cmp.Diff(tt.want, r.Terms, opts...); diff != "" {
 				t.Errorf("Parse(%q) terms (-want +got):\n%s", tt.record, diff)
 			}
