@@ -484,8 +484,10 @@ func (e *evaluation) validatedName() string {
 	return best
 }
 
+// reverseName returns the client's reverse name. It must not use e.buf:
+// %{p} asks for it in the middle of an expansion into e.buf.
 func (e *evaluation) reverseName() string {
-	return string(appendReverseName(e.buf[:0], e.env.ip))
+	return ReverseName(e.env.ip)
 }
 
 // isSubdomain reports whether name is domain or a subdomain of it, in
