@@ -29,8 +29,19 @@ type evaluation struct {
 	ptrDone  bool     // ptrNames holds the validated names of the client
 	ptrNames []string // for %{p}
 
-	prefetch bool // pf is in use (Checker.NoPrefetch is false)
+	prefetch bool           // pf is in use (Checker.NoPrefetch is false)
+	peek     CachedResolver // res, if it can answer at once from memory
+	missed   bool           // a query had to wait: prefetching is on
+	frames   []frame        // the records under evaluation, outermost first
 	pf       prefetcher
+}
+
+// A frame is a record under evaluation, whose terms prefetching may look
+// ahead at once a query has to wait.
+type frame struct {
+	domain     string
+	terms      []Term
+	prefetched bool
 }
 
 // A hostResult is what check_host() returned for one domain.
@@ -53,6 +64,7 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 	e := evaluations.Get().(*evaluation)
 	*e = evaluation{
 		buf:           e.buf[:0],
+		frames:        e.frames[:0],
 		ptrNames:      e.ptrNames[:0],
 		res:           c.Resolver,
 		trace:         c.Trace,
@@ -104,8 +116,9 @@ func (e *evaluation) release() {
 	if cap(e.buf) > 4096 || e.pf.sent() {
 		return
 	}
-	e.ctx, e.res, e.trace, e.env = nil, nil, nil, macroEnv{}
+	e.ctx, e.res, e.trace, e.env, e.peek = nil, nil, nil, macroEnv{}, nil
 	clear(e.ptrNames)
+	clear(e.frames[:cap(e.frames)])
 	evaluations.Put(e)
 }
 
@@ -136,6 +149,10 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 	if e.prefetch {
 		e.pf.init(ctx, c.Timeout, e)
 		defer e.pf.stop()
+		// Prefetching starts with the first query that has to wait; a
+		// check whose answers are all in a cache never needs it.
+		e.peek, _ = e.res.(CachedResolver)
+		e.missed = e.peek == nil
 	}
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -201,7 +218,11 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 	}
 	terms := rec.terms
 	if e.prefetch {
-		e.pf.record(e.env, terms)
+		e.frames = append(e.frames, frame{domain: domain, terms: terms})
+		defer func() { e.frames = e.frames[:len(e.frames)-1] }()
+		if e.missed {
+			e.prefetchFrames()
+		}
 	}
 
 	// Section 4.6.2: mechanisms are evaluated in order; the first that
@@ -382,12 +403,14 @@ func (e *evaluation) matchMX(t *Term, domain, target string, depth int) (bool, *
 	}
 	var tempErr error
 	typ := addrType(e.env.ip)
-	if e.prefetch {
-		e.pf.hosts(resp.Names, "") // look the hosts up at once, use them in order
-	}
-	for _, host := range resp.Names {
+	started := false
+	for i, host := range resp.Names {
 		if host == "" || host == "." {
 			continue // a null MX (RFC 7505) names no host
+		}
+		if !started && e.mustWait(host, typ) {
+			e.pf.hosts(resp.Names[i:], "") // look them up at once, use them in order
+			started = true
 		}
 		hresp, void, err := e.query(depth, typ, host)
 		switch {
@@ -421,12 +444,14 @@ func (e *evaluation) matchPTR(t *Term, domain, target string, depth int) (bool, 
 	if len(names) > e.maxPTR {
 		names = names[:e.maxPTR] // section 4.6.4: the rest are ignored
 	}
-	if e.prefetch {
-		e.pf.hosts(names, target)
-	}
-	for _, name := range names {
+	started := false
+	for i, name := range names {
 		if !isSubdomain(name, target) {
 			continue
+		}
+		if !started && e.mustWait(name, addrType(e.env.ip)) {
+			e.pf.hosts(names[i:], target)
+			started = true
 		}
 		if e.validate(depth, name) {
 			return true, nil
@@ -601,7 +626,14 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 		start = time.Now()
 	}
 	var found bool
-	if e.prefetch {
+	if e.peek != nil {
+		resp, found, err = e.peek.LookupCached(name, typ)
+	}
+	if !found && e.prefetch {
+		if !e.missed {
+			e.missed = true
+			e.prefetchFrames()
+		}
 		resp, found, err = e.pf.wait(e.ctx, name, typ)
 	}
 	if !found {
@@ -622,6 +654,34 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 		e.emit(Event{Kind: EventQuery, Depth: depth, Name: name, Type: typ, Response: resp, Err: err, Elapsed: time.Since(start)})
 	}
 	return resp, void, err
+}
+
+// prefetchFrames starts the queries of the records under evaluation that
+// prefetching has not looked ahead at yet.
+func (e *evaluation) prefetchFrames() {
+	for i := range e.frames {
+		f := &e.frames[i]
+		if f.prefetched {
+			continue
+		}
+		f.prefetched = true
+		env := e.env
+		env.domain = f.domain
+		e.pf.record(env, f.terms)
+	}
+}
+
+// mustWait reports whether prefetching is on and the answer to a query is
+// not at hand, so that queries after it are worth starting at once.
+func (e *evaluation) mustWait(name string, typ RRType) bool {
+	if !e.prefetch {
+		return false
+	}
+	if e.peek == nil {
+		return true
+	}
+	_, found, _ := e.peek.LookupCached(name, typ)
+	return !found
 }
 
 func (e *evaluation) emit(ev Event) {
