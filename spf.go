@@ -29,8 +29,8 @@
 //   - The %{p} macro looks up at most 10 PTR names; its queries count
 //     against no limit. A DNS error while finding it gives "unknown".
 //   - An expanded domain that is not a valid DNS name (an empty label, a
-//     label over 63 bytes) makes a, mx, ptr and exists not match, as a
-//     void lookup would, and makes include and redirect a permerror.
+//     label over 63 bytes) makes a, mx, ptr and exists not match, counted
+//     as a void lookup, and makes include and redirect a permerror.
 //   - A null MAIL FROM is checked as postmaster@<HELO> with the identity
 //     "helo" (sections 2.4 and 4.3); a sender without "@" is a domain, with
 //     local part "postmaster".
@@ -41,6 +41,10 @@
 //   - Explanation text (exp=) is checked against the grammar of section
 //     7.1; text that does not follow it, or an exp= domain with no single
 //     TXT record, falls back to [Checker.DefaultExplanation] (section 6.2).
+//   - Header fields and SMTP replies replace non-ASCII and control
+//     characters from the client or DNS with "?" or a space and cut long
+//     values; Authentication-Results values also replace white space, ";",
+//     quotes and parentheses, which its common parsers do not unquote.
 package spf
 
 import (
