@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/spf-go/spf/internal/dnstext"
 )
 
 // DefaultDNSTimeout is how long a [DNSResolver] with no Timeout waits for
@@ -250,7 +251,7 @@ func exchangeOver(ctx context.Context, network, server string, q *dns.Msg, wire 
 
 func queryError(q *dns.Msg, network, server string, err error) error {
 	qq := q.Question[0]
-	name := rawName(qq.Name)
+	name := dnstext.Name(qq.Name)
 	var nerr net.Error
 	if errors.As(err, &nerr) && nerr.Timeout() {
 		return fmt.Errorf("spf: DNS query %s %q to %s over %s: %w", RRType(qq.Qtype), name, server, network,
@@ -359,10 +360,10 @@ func readAnswer(in *dns.Msg, qname string, typ RRType) (*Response, error) {
 				}
 				resp.Addrs = append(resp.Addrs, netip.AddrFrom16([16]byte(ip)))
 			case *dns.MX:
-				resp.Names = append(resp.Names, rawName(rr.Mx))
+				resp.Names = append(resp.Names, dnstext.Name(rr.Mx))
 				prefs = append(prefs, rr.Preference)
 			case *dns.PTR:
-				resp.Names = append(resp.Names, rawName(rr.Ptr))
+				resp.Names = append(resp.Names, dnstext.Name(rr.Ptr))
 			default:
 				continue
 			}
@@ -384,7 +385,7 @@ func readAnswer(in *dns.Msg, qname string, typ RRType) (*Response, error) {
 			break
 		}
 		if hops >= maxCNAMEHops {
-			return nil, fmt.Errorf("spf: DNS answer for %q: CNAME chain too long or looping", rawName(qname))
+			return nil, fmt.Errorf("spf: DNS answer for %q: CNAME chain too long or looping", dnstext.Name(qname))
 		}
 		cur = next
 	}
@@ -477,33 +478,4 @@ func nameSpecial(c byte) bool {
 		return true
 	}
 	return false
-}
-
-// rawName turns a name in presentation form into raw bytes without the
-// trailing dot; the root name "." becomes "".
-func rawName(s string) string {
-	if strings.IndexByte(s, '\\') < 0 {
-		return strings.TrimSuffix(s, ".")
-	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '.' && i == len(s)-1 {
-			break
-		}
-		if c != '\\' || i+1 >= len(s) {
-			b = append(b, c)
-			continue
-		}
-		i++
-		if i+2 < len(s) && isDigit(s[i]) && isDigit(s[i+1]) && isDigit(s[i+2]) {
-			if v := int(s[i]-'0')*100 + int(s[i+1]-'0')*10 + int(s[i+2]-'0'); v <= 255 {
-				b = append(b, byte(v))
-				i += 2
-				continue
-			}
-		}
-		b = append(b, s[i])
-	}
-	return string(b)
 }

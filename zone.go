@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/spf-go/spf/internal/dnstext"
 )
 
 // A Zone is an in-memory [Resolver] that answers from records it holds.
@@ -281,29 +282,7 @@ func ParseZone(r io.Reader, origin, file string) (*Zone, error) {
 func unescapeTXT(strs []string) []string {
 	out := make([]string, len(strs))
 	for i, s := range strs {
-		if !strings.Contains(s, `\`) {
-			out[i] = s
-			continue
-		}
-		var b strings.Builder
-		for j := 0; j < len(s); j++ {
-			c := s[j]
-			if c != '\\' || j+1 >= len(s) {
-				b.WriteByte(c)
-				continue
-			}
-			j++
-			if j+2 < len(s) && isDigit(s[j]) && isDigit(s[j+1]) && isDigit(s[j+2]) {
-				v := int(s[j]-'0')*100 + int(s[j+1]-'0')*10 + int(s[j+2]-'0')
-				if v <= 255 {
-					b.WriteByte(byte(v))
-					j += 2
-					continue
-				}
-			}
-			b.WriteByte(s[j])
-		}
-		out[i] = b.String()
+		out[i] = dnstext.Unescape(s)
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/internal/dnstext"
 )
 
 // NegativeTTL is the negative-caching TTL of a [Server]'s NXDOMAIN and
@@ -306,7 +307,7 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 		return
 	}
 	q := req.Question[0]
-	name := rawName(q.Name)
+	name := dnstext.Name(q.Name)
 	typ := spf.RRType(q.Qtype)
 	f, ad := s.logAndFault(name, typ, tcp)
 	if f.Delay > 0 {
@@ -506,31 +507,3 @@ func presentation(name string) string {
 	b.WriteByte('.')
 	return b.String()
 }
-
-// rawName turns a name in presentation form into raw bytes without the
-// trailing dot.
-func rawName(s string) string {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '.' && i == len(s)-1 {
-			break
-		}
-		if c != '\\' || i+1 >= len(s) {
-			b = append(b, c)
-			continue
-		}
-		i++
-		if i+2 < len(s) && isDigit(s[i]) && isDigit(s[i+1]) && isDigit(s[i+2]) {
-			if v := int(s[i]-'0')*100 + int(s[i+1]-'0')*10 + int(s[i+2]-'0'); v <= 255 {
-				b = append(b, byte(v))
-				i += 2
-				continue
-			}
-		}
-		b = append(b, s[i])
-	}
-	return string(b)
-}
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
