@@ -184,16 +184,20 @@ type Checker struct {
 	// runs out the result is temperror. If zero, only the context given to
 	// Check bounds it. RFC 7208 section 4.6.4 suggests at least 20 seconds.
 	Timeout time.Duration
-	// NoPrefetch turns prefetching off. By default a check starts the DNS
-	// queries a record's terms will need as soon as the record is parsed,
-	// concurrently, and evaluation uses their answers in the order of RFC
-	// 7208: results and counters are those of a sequential evaluation, and
-	// the wall time is that of the longest chain of queries that depend on
-	// each other. The price is queries that evaluation never needed when
-	// an early term matches: at most MaxLookups term queries and, for each
-	// mx or ptr term among them, MaxMXNames or MaxPTRNames address
-	// queries. With NoPrefetch, a check sends exactly the queries of a
-	// sequential evaluation, one at a time.
+	// NoPrefetch turns prefetching off. By default, once a query of a
+	// check has to wait on DNS (its answer is not in the memory of a
+	// [CachedResolver] such as [Cache]), the check starts the queries that
+	// the terms of the records under evaluation will need, concurrently,
+	// and goes on starting them for each record it parses; evaluation uses
+	// the answers in the order of RFC 7208, so results, explanations and
+	// counters are those of a sequential evaluation, and the wall time is
+	// that of the longest chain of queries that depend on each other. The
+	// price is queries that evaluation never needed when an early term
+	// matches: at most MaxLookups term queries and, for each mx or ptr term
+	// among them, MaxMXNames or MaxPTRNames address queries. Those already
+	// sent when the result is known are left to finish, so that a Cache
+	// keeps their answers. With NoPrefetch, a check sends exactly the
+	// queries of a sequential evaluation, one at a time.
 	NoPrefetch bool
 	// Trace, if not nil, is called with each step of the evaluation, in
 	// order, from the goroutine that called Check.
