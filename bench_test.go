@@ -3,7 +3,6 @@ package spf_test
 import (
 	"context"
 	"net/netip"
-	"strings"
 	"testing"
 
 	"github.com/spf-go/spf"
@@ -62,24 +61,6 @@ func BenchmarkParse(b *testing.B) {
 	})
 }
 
-// benchZone is the zone of BenchmarkCheck. It has the same records as
-// bench/workload.go, which compares this library with another.
-const benchZone = `
-$ORIGIN .
-$TTL 300
-; The ip4 workload: one record of networks.
-ip4.example.com.       TXT "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.0/24 ip4:203.0.113.0/24 ip4:100.64.0.0/16 ip4:100.65.0.0/16 -all"
-
-; The mx-include workload: mx, then an include chain two deep.
-chain.example.org.     TXT "v=spf1 mx include:_spf.example.org -all"
-chain.example.org.     MX  10 mx1.example.org.
-chain.example.org.     MX  20 mx2.example.org.
-mx1.example.org.       A   192.0.2.10
-mx2.example.org.       A   192.0.2.11
-_spf.example.org.      TXT "v=spf1 ip4:198.51.100.0/24 include:_spf2.example.org ~all"
-_spf2.example.org.     TXT "v=spf1 ip4:203.0.113.0/24 ip6:2001:db8::/32 -all"
-`
-
 // checkCases are the workloads of BenchmarkCheck: a client that matches
 // early, one that matches late, and one that matches nothing.
 var checkCases = []struct {
@@ -100,7 +81,7 @@ var checkCases = []struct {
 // work=<workload>/prefetch=<on|off>, so that "benchstat -col /prefetch"
 // puts the two side by side.
 func BenchmarkCheck(b *testing.B) {
-	zone, err := spf.ParseZone(strings.NewReader(benchZone), "", "benchZone")
+	zone, err := loadBenchZone()
 	if err != nil {
 		b.Fatal(err)
 	}
