@@ -21,7 +21,7 @@ type library struct {
 }
 
 // libraries returns ours and blitiri's, each with its in-memory resolver
-// on the records of ZoneText.
+// on the records of ZoneFile.
 func libraries(tb testing.TB) []library {
 	tb.Helper()
 	zone, err := NewZone()
