@@ -21,6 +21,8 @@
 //	-listen addr        address to listen on (default 127.0.0.1:2525)
 //	-hostname name      the receiver's name, in replies and header fields
 //	-zone file          answer DNS from a zone file instead of the network
+//	-dns host:port      DNS server to ask (default: those of /etc/resolv.conf);
+//	                    answers are cached (spf.Cache) for their TTLs
 //	-reject level       MAIL FROM results to reject: fail, softfail, notpass, never
 //	-helo level         HELO results that reject on their own (default fail)
 //	-reject-permerror   reject permerror (550 5.7.24)
@@ -227,6 +229,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", "127.0.0.1:2525", "address to listen on")
 	hostname := fs.String("hostname", "", "the receiver's host name (default: the system's)")
 	zoneFile := fs.String("zone", "", "answer DNS from this zone file instead of the network")
+	dnsServer := fs.String("dns", "", "DNS server host:port to ask (such as one run by spf serve); default: those of /etc/resolv.conf")
 	reject := fs.String("reject", "fail", "MAIL FROM results to reject: fail, softfail, notpass or never")
 	helo := fs.String("helo", "fail", "HELO results that reject on their own: fail, softfail, notpass or never")
 	rejectPerm := fs.Bool("reject-permerror", false, "reject permerror with 550 5.7.24")
@@ -273,6 +276,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		c.Resolver = zone
+	} else {
+		// Over the network, a Cache in front of the DNS client: a
+		// transaction checks HELO and MAIL FROM, and the same senders
+		// come back all day; the Cache answers repeats from memory for
+		// as long as their TTLs allow.
+		r := &spf.DNSResolver{}
+		if *dnsServer != "" {
+			r.Servers = []string{*dnsServer}
+		}
+		c.Resolver = &spf.Cache{Resolver: r}
 	}
 
 	var mu sync.Mutex
