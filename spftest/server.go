@@ -24,8 +24,8 @@ const NegativeTTL = 60 * time.Second
 // maxChain bounds the CNAME chain a Server follows in one answer.
 const maxChain = 16
 
-// A Server is a DNS server on 127.0.0.1, over UDP and TCP on the same
-// port, that answers authoritatively from an [spf.Zone]: real DNS over
+// A Server is a DNS server, on 127.0.0.1 unless [StartServerAt] is given
+// another address, over UDP and TCP on the same port, that answers authoritatively from an [spf.Zone]: real DNS over
 // real sockets for tests of DNS clients, such as [spf.DNSResolver], and
 // of mail servers that check SPF with them.
 //
@@ -51,7 +51,8 @@ const maxChain = 16
 // query it receives ([Server.Queries], [Server.Count]). The zone may be
 // changed while the server runs. A Server is safe for concurrent use.
 type Server struct {
-	// Addr is the server's address, "127.0.0.1:port", for UDP and TCP.
+	// Addr is the server's address, "127.0.0.1:port" (or the address given
+	// to [StartServerAt], with the port chosen), for UDP and TCP.
 	Addr string
 
 	zone      *spf.Zone
@@ -133,10 +134,18 @@ func NewServerFromText(t testing.TB, zoneText string) *Server {
 	return NewServer(t, z)
 }
 
-// StartServer starts a [Server] that answers from zone, for use outside
-// tests (an Example, a program); call [Server.Close] to stop it. In a
-// test, [NewServer] stops it for you.
+// StartServer starts a [Server] on a free port of 127.0.0.1 that answers
+// from zone, for use outside tests (an Example, a program); call
+// [Server.Close] to stop it. In a test, [NewServer] stops it for you.
 func StartServer(zone *spf.Zone) (*Server, error) {
+	return StartServerAt("127.0.0.1:0", zone)
+}
+
+// StartServerAt is [StartServer] on the address addr, "host:port", for
+// UDP and TCP alike, such as "127.0.0.1:5353" or "[::1]:0". With port 0,
+// a port free for both UDP and TCP is chosen. It is what "spf serve"
+// runs: a DNS fixture for the tests of mail servers not written in Go.
+func StartServerAt(addr string, zone *spf.Zone) (*Server, error) {
 	if zone == nil {
 		zone = &spf.Zone{}
 	}
@@ -146,7 +155,7 @@ func StartServer(zone *spf.Zone) (*Server, error) {
 		faults: make(map[string]Fault),
 		counts: make(map[countKey]int),
 	}
-	pc, ln, err := listen()
+	pc, ln, err := listen(addr)
 	if err != nil {
 		return nil, err
 	}
@@ -164,12 +173,20 @@ func StartServer(zone *spf.Zone) (*Server, error) {
 	return s, nil
 }
 
-// listen opens a UDP socket and a TCP listener on the same free port of
-// 127.0.0.1.
-func listen() (net.PacketConn, net.Listener, error) {
+// listen opens a UDP socket and a TCP listener on the same port of addr;
+// with port 0, on a port free for both.
+func listen(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("spftest: %w", err)
+	}
+	tries := 1
+	if port == "0" {
+		tries = 20
+	}
 	var last error
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	for range tries {
+		pc, err := net.ListenPacket("udp", addr)
 		if err != nil {
 			return nil, nil, fmt.Errorf("spftest: %w", err)
 		}
@@ -179,6 +196,9 @@ func listen() (net.PacketConn, net.Listener, error) {
 		}
 		pc.Close()
 		last = err
+	}
+	if tries == 1 {
+		return nil, nil, fmt.Errorf("spftest: %w", last)
 	}
 	return nil, nil, fmt.Errorf("spftest: no free port for UDP and TCP: %w", last)
 }

@@ -233,3 +233,39 @@ func TestServerClose(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// TestStartServerAt checks that a server listens on the address given,
+// UDP and TCP, and refuses an address it cannot have.
+func TestStartServerAt(t *testing.T) {
+	srv, err := spftest.StartServerAt("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.Zone().AddTXT("example.com", "v=spf1 -all")
+	for _, network := range []string{"udp", "tcp"} {
+		q := new(dns.Msg)
+		q.SetQuestion("example.com.", dns.TypeTXT)
+		r, _, err := (&dns.Client{Net: network, Timeout: time.Second}).Exchange(q, srv.Addr)
+		if err != nil || len(r.Answer) != 1 {
+			t.Errorf("%s query to %s: %v, %v", network, srv.Addr, r, err)
+		}
+	}
+	tests := []struct{ name, addr string }{
+		{"port in use", srv.Addr},
+		{"no port", "127.0.0.1"},
+		{"not an address of this host", "192.0.2.1:0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := spftest.StartServerAt(tt.addr, nil)
+			if err == nil {
+				s.Close()
+				t.Fatalf("StartServerAt(%q) started a server at %s", tt.addr, s.Addr)
+			}
+			if !strings.HasPrefix(err.Error(), "spftest: ") {
+				t.Errorf("error %q does not start with the package name", err)
+			}
+		})
+	}
+}

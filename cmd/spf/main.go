@@ -5,6 +5,7 @@
 //	spf check [flags] IP SENDER [HELO]   evaluate SPF and print the result
 //	spf trace [flags] IP SENDER [HELO]   show the evaluation step by step
 //	spf lint [flags] DOMAIN              find what is wrong or risky in a policy
+//	spf serve --zone FILE [flags]        answer DNS from a zone file (a test fixture)
 //	spf --version
 //
 // Every subcommand answers DNS from the system's resolver, from the
@@ -19,10 +20,12 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -72,6 +75,7 @@ Usage:
   spf check [flags] IP SENDER [HELO]   evaluate SPF and print the result
   spf trace [flags] IP SENDER [HELO]   show the evaluation step by step
   spf lint [flags] DOMAIN              find what is wrong or risky in a policy
+  spf serve --zone FILE [flags]        answer DNS from a zone file (a test fixture)
   spf --version                        print the version
 
 Example (offline, against the demo zone of the repository):
@@ -94,6 +98,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runTrace(args[1:], stdout, stderr)
 	case "lint":
 		return runLint(args[1:], stdout, stderr)
+	case "serve":
+		return runServe(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, mainUsage)
 		return 0
@@ -101,7 +107,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "spf %s\n", version())
 		return 0
 	}
-	fmt.Fprintf(stderr, "spf: unknown command %q (want check, trace or lint; see spf --help)\n", args[0])
+	fmt.Fprintf(stderr, "spf: unknown command %q (want check, trace, lint or serve; see spf --help)\n", args[0])
 	return exitUsage
 }
 
@@ -230,14 +236,37 @@ func (d *dnsFlags) resolver() (res spf.Resolver, watch *watchResolver, err error
 
 // loadZone reads a zone file.
 func loadZone(path string) (*spf.Zone, error) {
-	f, err := os.Open(path)
+	data, err := readZoneFile(path)
 	if err != nil {
-		return nil, usagef("zone file: %v", err)
+		return nil, err
 	}
-	defer f.Close()
-	z, err := spf.ParseZone(f, "", path)
+	return parseZone(path, data)
+}
+
+// readZoneFile reads the zone file at path; its error names the file once.
+func readZoneFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, usagef("%v", strings.TrimPrefix(err.Error(), "spf: "))
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, usagef("zone file %s: %v", path, err)
+	}
+	return data, nil
+}
+
+// parseZone parses the zone file text data read from path. Its error
+// names the file once, with the line and what is wrong there.
+func parseZone(path string, data []byte) (*spf.Zone, error) {
+	z, err := spf.ParseZone(bytes.NewReader(data), "", path)
+	if err != nil {
+		// ParseZone says "spf: zone PATH: " and miekg/dns "PATH: dns: ".
+		msg := strings.TrimPrefix(err.Error(), "spf: ")
+		msg = strings.TrimPrefix(msg, "zone "+path+": ")
+		msg = strings.TrimPrefix(msg, path+": ")
+		msg = strings.TrimPrefix(msg, "dns: ")
+		return nil, usagef("zone file %s: %s", path, msg)
 	}
 	return z, nil
 }

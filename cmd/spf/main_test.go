@@ -4,7 +4,9 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/spf-go/spf/spftest"
@@ -46,5 +48,29 @@ func TestScripts(t *testing.T) {
 			env.Setenv("DNS", srv.Addr)
 			return nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitaddr": waitAddr,
+		},
 	})
+}
+
+// waitAddr is the script command "waitaddr FILE VAR": it waits up to
+// ten seconds for FILE (written whole by spf serve --addr-file) and sets
+// VAR to its first line.
+func waitAddr(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitaddr FILE VAR")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(ts.MkAbs(args[0]))
+		if err == nil {
+			ts.Setenv(args[1], strings.TrimSpace(string(b)))
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitaddr: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

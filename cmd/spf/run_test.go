@@ -179,3 +179,40 @@ func TestExitStatusDNS(t *testing.T) {
 		})
 	}
 }
+
+// TestZoneFileNamedOnce checks that an error in a zone file names the
+// file once, with what is wrong, for every command that reads one.
+func TestZoneFileNamedOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.zone")
+	if err := os.WriteFile(bad, []byte("example.com. TXT \"v=spf1 -all\"\nexample.com. IN BOGUS 1\n"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.zone")
+	tests := []struct {
+		name string
+		args []string
+		file string
+		want string
+	}{
+		{"check bad", []string{"check", "--zone", bad, "192.0.2.1", "a@example.com"}, bad, `line: 2`},
+		{"check missing", []string{"check", "--zone", missing, "192.0.2.1", "a@example.com"}, missing, "no such file or directory"},
+		{"trace bad", []string{"trace", "--zone", bad, "192.0.2.1", "a@example.com"}, bad, `not a TTL: "BOGUS"`},
+		{"lint bad", []string{"lint", "--zone", bad, "example.com"}, bad, `not a TTL: "BOGUS"`},
+		{"serve bad", []string{"serve", "--zone", bad}, bad, `not a TTL: "BOGUS"`},
+		{"serve missing", []string{"serve", "--zone", missing}, missing, "no such file or directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := runString(t, "", tt.args...)
+			if code != exitUsage {
+				t.Errorf("exit status %d, want %d", code, exitUsage)
+			}
+			if n := strings.Count(stderr, tt.file); n != 1 || !strings.Contains(stderr, "zone file "+tt.file+": ") || !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr %q names the file %d times, want once as \"zone file %s: \" and %q", stderr, n, tt.file, tt.want)
+			}
+		})
+	}
+}

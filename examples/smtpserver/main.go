@@ -263,30 +263,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *why {
 		c.DefaultExplanation = spf.WhyExplanation
 	}
-	if *zoneFile != "" {
-		f, err := os.Open(*zoneFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "smtpserver: %v\n", err)
-			return 1
-		}
-		zone, err := spf.ParseZone(f, "", *zoneFile)
-		f.Close()
-		if err != nil {
-			fmt.Fprintf(stderr, "smtpserver: %v\n", err)
-			return 1
-		}
-		c.Resolver = zone
-	} else {
-		// Over the network, a Cache in front of the DNS client: a
-		// transaction checks HELO and MAIL FROM, and the same senders
-		// come back all day; the Cache answers repeats from memory for
-		// as long as their TTLs allow.
-		r := &spf.DNSResolver{}
-		if *dnsServer != "" {
-			r.Servers = []string{*dnsServer}
-		}
-		c.Resolver = &spf.Cache{Resolver: r}
+	res, err := newResolver(*zoneFile, *dnsServer)
+	if err != nil {
+		fmt.Fprintf(stderr, "smtpserver: %v\n", err)
+		return 1
 	}
+	c.Resolver = res
 
 	var mu sync.Mutex
 	cfg := &config{
@@ -321,6 +303,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// newResolver returns the resolver of the checks: the zone file's records
+// if zoneFile is set, else DNS from dnsServer ("host:port"), or from the
+// servers of /etc/resolv.conf if it is empty, behind a Cache. A
+// transaction checks HELO and MAIL FROM, and the same senders come back
+// all day: the Cache answers repeats from memory for as long as their
+// TTLs allow, as the package's documentation advises.
+func newResolver(zoneFile, dnsServer string) (spf.Resolver, error) {
+	if zoneFile != "" {
+		f, err := os.Open(zoneFile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		z, err := spf.ParseZone(f, "", zoneFile)
+		if err != nil {
+			return nil, err
+		}
+		return z, nil
+	}
+	r := &spf.DNSResolver{}
+	if dnsServer != "" {
+		r.Servers = []string{dnsServer}
+	}
+	return &spf.Cache{Resolver: r}, nil
 }
 
 // parseLevel parses the value of -reject and -helo.

@@ -32,11 +32,16 @@ func startServer(t *testing.T, p spf.Policy) (addr string, delivered func() []de
 	zone.AddIP("mail.example.com", netip.MustParseAddr("127.0.0.1"))
 	zone.AddTXT("bad-helo.example", "v=spf1 -all")
 	zone.SetTimeout("down.example")
+	return startServerChecker(t, p, &spf.Checker{Resolver: zone, Receiver: "mx.example.org"})
+}
 
+// startServerChecker is startServer with the checks made by c.
+func startServerChecker(t *testing.T, p spf.Policy, c *spf.Checker) (addr string, delivered func() []delivery) {
+	t.Helper()
 	var mu sync.Mutex
 	var msgs []delivery
 	cfg := &config{
-		checker:  &spf.Checker{Resolver: zone, Receiver: "mx.example.org"},
+		checker:  c,
 		policy:   p,
 		hostname: "mx.example.org",
 		logf:     t.Logf,
