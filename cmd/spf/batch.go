@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/spf-go/spf"
@@ -154,21 +155,66 @@ func parseBatchLine(n int, line []byte) *batchJob {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&bq); err != nil {
-		return errorJob(n, nil, "invalid JSON query: "+err.Error())
+		return errorJob(n, nil, batchJSONProblem(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errorJob(n, bq.ID, "invalid JSON query: more than one JSON value on the line")
+		return errorJob(n, bq.ID, "the line holds more than one query (one JSON object a line)")
 	}
 	id := bytes.Clone(bq.ID)
 	sender := ""
 	if bq.Sender != nil {
 		sender = *bq.Sender
 	}
-	q, err := newQuery(bq.IP, sender, bq.HELO, bq.HELOOnly, bq.Sender != nil)
+	q, err := newQuery(bq.IP, sender, bq.HELO, bq.HELOOnly, bq.Sender != nil, batchInputs())
 	if err != nil {
 		return errorJob(n, id, err.Error())
 	}
 	return &batchJob{line: n, q: q, id: id, done: make(chan struct{})}
+}
+
+// batchInputs are the names of a query's inputs in a --batch line.
+func batchInputs() inputNames {
+	return inputNames{ip: `"ip"`, sender: `"sender"`, helo: `"helo"`, heloOnly: `"helo_only": true`}
+}
+
+// batchJSONProblem says in plain words what is wrong with a line that
+// does not decode as a query, without Go's names for it.
+func batchJSONProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return "a query must be a JSON object such as {\"ip\":\"192.0.2.1\",\"sender\":\"a@example.org\"}, not " + jsonKind(typeErr.Value)
+	case errors.As(err, &typeErr) && typeErr.Field == "helo_only":
+		return "\"helo_only\" must be true or false, not " + jsonKind(typeErr.Value)
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("%q must be a string, not %s", typeErr.Field, jsonKind(typeErr.Value))
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("not valid JSON at byte %d: %s", syntaxErr.Offset, syntaxErr.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON object is not complete"
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return "unknown member " + f + " (a query has \"ip\", \"sender\", \"helo\", \"helo_only\" and \"id\")"
+	}
+	return "not a valid query: " + strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonKind names the kind of a JSON value as encoding/json reports it
+// ("number", "bool", "array", "object", "string").
+func jsonKind(v string) string {
+	switch v {
+	case "bool":
+		return "true or false"
+	case "array", "object":
+		return "an " + v
+	case "number", "string":
+		return "a " + v
+	}
+	if strings.HasPrefix(v, "number") {
+		return "a number"
+	}
+	return v
 }
 
 func errorJob(n int, id json.RawMessage, msg string) *batchJob {

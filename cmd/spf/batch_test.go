@@ -226,3 +226,47 @@ func BenchmarkBatchDNS(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*lines)/time.Since(start).Seconds(), "lines/s")
 }
+
+// TestBatchErrorWording checks that a bad --batch line is answered in
+// plain words: what is wrong, with the names of the JSON members, and no
+// Go type or command-line flag.
+func TestBatchErrorWording(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, line, want string
+	}{
+		{"number for a string", `{"ip":1,"sender":"a@example.com"}`, `"ip" must be a string, not a number`},
+		{"array for a string", `{"ip":"192.0.2.1","helo":["a"]}`, `"helo" must be a string, not an array`},
+		{"string for a bool", `{"ip":"192.0.2.1","helo":"h.example","helo_only":"yes"}`, `"helo_only" must be true or false, not a string`},
+		{"not an object", `[1]`, `a query must be a JSON object`},
+		{"unknown member", `{"ipp":"192.0.2.1"}`, `unknown member "ipp" (a query has "ip", "sender", "helo", "helo_only" and "id")`},
+		{"syntax", `{"ip" "192.0.2.1"}`, `not valid JSON at byte`},
+		{"cut short", `{"ip":"192.0.2.1"`, `the JSON object is not complete`},
+		{"two values", `{"ip":"192.0.2.1","sender":"a@example.com"} {}`, `the line holds more than one query`},
+		{"no ip", `{"sender":"a@example.com"}`, `no client IP address (give "ip")`},
+		{"no sender", `{"ip":"192.0.2.1"}`, `no sender (give "sender"; an empty sender is the null sender)`},
+		{"helo_only without helo", `{"ip":"192.0.2.1","helo_only":true}`, `"helo_only": true needs a HELO name (give "helo")`},
+		{"null sender without helo", `{"ip":"192.0.2.1","sender":""}`, `the null sender needs a HELO name (give "helo")`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, _ := runString(t, tt.line+"\n", "check", "--zone", demoZone, "--batch")
+			if code != 0 {
+				t.Errorf("exit status %d, want 0", code)
+			}
+			var got batchError
+			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+				t.Fatalf("answer %q: %v", stdout, err)
+			}
+			if !strings.Contains(got.Error, tt.want) {
+				t.Errorf("error %q does not contain %q", got.Error, tt.want)
+			}
+			for _, jargon := range []string{"json:", "Go ", "batchQuery", "struct", "--", "unmarshal"} {
+				if strings.Contains(got.Error, jargon) {
+					t.Errorf("error %q contains %q", got.Error, jargon)
+				}
+			}
+		})
+	}
+}

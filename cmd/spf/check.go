@@ -13,6 +13,7 @@ import (
 )
 
 const checkUsage = `Usage: spf check [flags] IP SENDER [HELO]
+       spf check [flags] --helo-only IP HELO
        spf check [flags] --ip IP --sender ADDR --helo NAME
        spf check [flags] --batch < queries.jsonl
 
@@ -73,25 +74,42 @@ func (q *queryFlags) query(fs *flag.FlagSet, args []string) (query, error) {
 		}
 	})
 	pos := []*string{&q.ip, &q.sender, &q.helo}
+	want := "IP SENDER [HELO]"
+	if q.heloOnly && len(args) == 2 {
+		// --helo-only IP HELO: there is no sender to give.
+		pos, want = []*string{&q.ip, &q.helo}, "IP HELO"
+	}
 	for i, a := range args {
 		switch {
 		case i >= len(pos):
-			return query{}, usagef("too many arguments: %q (want IP SENDER [HELO])", strings.Join(args[len(pos):], " "))
-		case *pos[i] != "" || (i == 1 && q.senderSet):
-			return query{}, usagef("argument %q: give IP SENDER [HELO] either as flags or as arguments, not both", a)
+			return query{}, usagef("too many arguments: %q (want %s)", strings.Join(args[len(pos):], " "), want)
+		case *pos[i] != "" || (pos[i] == &q.sender && q.senderSet):
+			return query{}, usagef("argument %q: give %s either as flags or as arguments, not both", a, want)
 		}
 		*pos[i] = a
-		if i == 1 {
+		if pos[i] == &q.sender {
 			q.senderSet = true
 		}
 	}
-	return newQuery(q.ip, q.sender, q.helo, q.heloOnly, q.senderSet)
+	return newQuery(q.ip, q.sender, q.helo, q.heloOnly, q.senderSet, cliInputs())
 }
 
-// newQuery validates the inputs of one check.
-func newQuery(ip, sender, helo string, heloOnly, senderSet bool) (query, error) {
+// inputNames says how the user gives each input of a check, for error
+// messages: on the command line or in a --batch line.
+type inputNames struct {
+	ip, sender, helo, heloOnly string
+}
+
+// cliInputs are the names of the inputs on the command line.
+func cliInputs() inputNames {
+	return inputNames{ip: "--ip or IP", sender: "--sender or SENDER", helo: "--helo or HELO", heloOnly: "--helo-only"}
+}
+
+// newQuery validates the inputs of one check; in names how they are
+// given.
+func newQuery(ip, sender, helo string, heloOnly, senderSet bool, in inputNames) (query, error) {
 	if ip == "" {
-		return query{}, usagef("no client IP address (give --ip or IP)")
+		return query{}, usagef("no client IP address (give %s)", in.ip)
 	}
 	addr, err := netip.ParseAddr(ip)
 	if err != nil || addr.Zone() != "" {
@@ -100,11 +118,11 @@ func newQuery(ip, sender, helo string, heloOnly, senderSet bool) (query, error) 
 	q := query{ip: addr.Unmap(), sender: sender, helo: helo, heloOnly: heloOnly}
 	switch {
 	case heloOnly && helo == "":
-		return query{}, usagef("--helo-only needs a HELO name (give --helo or HELO)")
+		return query{}, usagef("%s needs a HELO name (give %s)", in.heloOnly, in.helo)
 	case !heloOnly && !senderSet && helo == "":
-		return query{}, usagef("no sender (give --sender or SENDER; --sender \"\" is the null sender)")
+		return query{}, usagef("no sender (give %s; an empty sender is the null sender)", in.sender)
 	case !heloOnly && sender == "" && helo == "":
-		return query{}, usagef("the null sender needs a HELO name (give --helo or HELO)")
+		return query{}, usagef("the null sender needs a HELO name (give %s)", in.helo)
 	}
 	if strings.ContainsAny(sender+helo, "\x00\r\n") {
 		return query{}, usagef("control characters in the sender or HELO name")

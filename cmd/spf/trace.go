@@ -14,6 +14,7 @@ import (
 )
 
 const traceUsage = `Usage: spf trace [flags] IP SENDER [HELO]
+       spf trace [flags] --helo-only IP HELO
        spf trace [flags] --ip IP --sender ADDR --helo NAME
 
 Trace evaluates SPF like check and prints the evaluation as a tree: each
@@ -27,7 +28,6 @@ permerror 4, temperror 5, none 6; 255 for bad usage.
 Example:
   spf trace --zone testdata/demo.zone --ip 198.51.100.7 --sender alice@example.com
 
-Flags:
 `
 
 func runTrace(args []string, stdout, stderr io.Writer) int {
@@ -35,7 +35,8 @@ func runTrace(args []string, stdout, stderr io.Writer) int {
 	var q queryFlags
 	q.register(fs)
 	noTimes := fs.Bool("no-times", false, "leave out the time of each DNS query (for output that does not change)")
-	pos, help, err := parseArgs(fs, args, stdout, traceUsage)
+	jsonOut := fs.Bool("json", false, "print the tree as one JSON object (its shape is above)")
+	pos, help, err := parseArgs(fs, args, stdout, traceUsage+traceJSONUsage+"\nFlags:\n")
 	if help {
 		return 0
 	}
@@ -62,8 +63,17 @@ func runTrace(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "trace", err)
 	}
 	p := &tracePrinter{w: stdout, times: !*noTimes}
+	roots := p.tree(events)
+	if *jsonOut {
+		if err := p.json(roots, &out); err != nil {
+			return fail(stderr, "trace", err)
+		}
+		return exitStatus(out.Result)
+	}
 	p.header(&out)
-	p.tree(events)
+	for _, n := range roots {
+		p.print(n, 0)
+	}
 	p.footer(&out)
 	return exitStatus(out.Result)
 }
@@ -72,6 +82,11 @@ func runTrace(args []string, stdout, stderr io.Writer) int {
 type traceNode struct {
 	text     string
 	children []*traceNode
+	// ev is the event of the line; nil for a check_host() line, whose
+	// domain is host, and for lines that only the text shows.
+	ev     *spf.Event
+	host   string
+	hidden bool // in JSON only: the text shows the record in its query
 }
 
 // A traceHost is a check_host() still open while the events are read:
@@ -105,13 +120,13 @@ func (p *tracePrinter) header(out *spf.Outcome) {
 	fmt.Fprintln(p.w)
 }
 
-// tree builds the tree from the events and prints it.
+// tree builds the tree from the events.
 //
 // The evaluator reports a term after what it did (its queries, and the
 // whole evaluation of an include's target), a redirect before its
 // target's evaluation, and a record after the query that fetched it. The
 // lines of a host wait in pending until the term they belong to arrives.
-func (p *tracePrinter) tree(events []spf.Event) {
+func (p *tracePrinter) tree(events []spf.Event) []*traceNode {
 	var roots []*traceNode
 	var stack []*traceHost
 	// An error is given in full where it first happens (in the order of
@@ -131,7 +146,7 @@ func (p *tracePrinter) tree(events []spf.Event) {
 	// innermost host.
 	top := func(ev *spf.Event, domain string) *traceHost {
 		if len(stack) == 0 || ev.Depth > stack[len(stack)-1].depth {
-			h := &traceHost{depth: ev.Depth, node: &traceNode{text: domain}}
+			h := &traceHost{depth: ev.Depth, node: &traceNode{text: domain, host: domain}}
 			if len(stack) > 0 {
 				parent := stack[len(stack)-1]
 				h.lookups, h.voids = parent.lookups, parent.voids
@@ -160,7 +175,7 @@ func (p *tracePrinter) tree(events []spf.Event) {
 			if ev.Err != nil {
 				seenErr[ev.Err.Error()] = true
 			}
-			h.pending = append(h.pending, &traceNode{text: p.query(ev)})
+			h.pending = append(h.pending, &traceNode{text: p.query(ev), ev: ev})
 			h.lastQuery = ev
 		case spf.EventRecord:
 			h := top(ev, ev.Domain)
@@ -168,9 +183,9 @@ func (p *tracePrinter) tree(events []spf.Event) {
 			h.pending = nil
 			// Show the record on a line of its own where the TXT answer
 			// held more than it.
-			if q := h.lastQuery; q == nil || q.Response == nil || len(q.Response.TXT) != 1 || q.Response.TXT[0] != ev.Record {
-				h.node.children = append(h.node.children, &traceNode{text: "SPF record: " + strconv.Quote(ev.Record)})
-			}
+			q := h.lastQuery
+			same := q != nil && q.Response != nil && len(q.Response.TXT) == 1 && q.Response.TXT[0] == ev.Record
+			h.node.children = append(h.node.children, &traceNode{text: "SPF record: " + strconv.Quote(ev.Record), ev: ev, hidden: same})
 			h.lookups, h.voids = ev.Lookups, ev.VoidLookups
 		case spf.EventTerm:
 			h := top(ev, ev.Domain)
@@ -196,7 +211,7 @@ func (p *tracePrinter) tree(events []spf.Event) {
 			if kind != spf.KindInclude && kind != spf.KindRedirect && ev.VoidLookups > h.voids {
 				text += fmt.Sprintf("  [void lookup %d/%d]", ev.VoidLookups, spf.DefaultMaxVoidLookups)
 			}
-			t := &traceNode{text: text, children: h.pending}
+			t := &traceNode{text: text, children: h.pending, ev: ev}
 			h.pending = nil
 			h.node.children = append(h.node.children, t)
 			h.lastTerm, h.redirect = t, kind == spf.KindRedirect
@@ -204,7 +219,7 @@ func (p *tracePrinter) tree(events []spf.Event) {
 		case spf.EventLimit:
 			h := top(ev, ev.Domain)
 			seenErr[ev.Err.Error()] = true
-			h.pending = append(h.pending, &traceNode{text: "LIMIT: " + strings.TrimPrefix(ev.Err.Error(), "spf: ")})
+			h.pending = append(h.pending, &traceNode{text: "LIMIT: " + strings.TrimPrefix(ev.Err.Error(), "spf: "), ev: ev})
 		case spf.EventResult:
 			h := top(ev, ev.Domain)
 			if h.redirect && h.lastTerm != nil {
@@ -223,7 +238,7 @@ func (p *tracePrinter) tree(events []spf.Event) {
 			if ev.Result == spf.None && h.lastQuery == nil && len(h.node.children) == 0 {
 				res += " (not a valid domain name, RFC 7208 section 4.3)"
 			}
-			rn := &traceNode{text: res}
+			rn := &traceNode{text: res, ev: ev}
 			// Point at a syntax error.
 			var se *spf.SyntaxError
 			if errors.As(ev.Err, &se) && se.Offset <= len(se.Record) {
@@ -242,9 +257,7 @@ func (p *tracePrinter) tree(events []spf.Event) {
 		h.node.children = append(h.node.children, h.pending...)
 		closeHost()
 	}
-	for _, n := range roots {
-		p.print(n, 0)
-	}
+	return roots
 }
 
 // termKind returns the kind of a term from its text.
@@ -300,6 +313,9 @@ func formatElapsed(d time.Duration) string {
 }
 
 func (p *tracePrinter) print(n *traceNode, indent int) {
+	if n.hidden {
+		return
+	}
 	fmt.Fprintf(p.w, "%s%s\n", strings.Repeat("  ", indent), n.text)
 	for _, c := range n.children {
 		p.print(c, indent+1)
