@@ -160,6 +160,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		defer cancel()
 	}
 	e.ctx = ctx
+	e.trace = traceOf(ctx, e.trace) // WithTrace's, for this check only
 
 	d, ok := normalizeDomain(domain)
 	out.Domain = d

@@ -200,7 +200,8 @@ type Checker struct {
 	// queries of a sequential evaluation, one at a time.
 	NoPrefetch bool
 	// Trace, if not nil, is called with each step of the evaluation, in
-	// order, from the goroutine that called Check.
+	// order, from the goroutine that called Check. [WithTrace] sets a
+	// trace for one check; [SlogTrace] logs the steps with log/slog.
 	Trace func(Event)
 	// Now returns the time %{t} expands to; if nil, [time.Now].
 	Now func() time.Time

@@ -1,6 +1,9 @@
 package spf
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // An EventKind says what step of an evaluation an [Event] reports.
 type EventKind uint8
@@ -40,7 +43,9 @@ func (k EventKind) String() string {
 	return "EventKind(" + itoa(int(k)) + ")"
 }
 
-// An Event is one step of an evaluation, passed to [Checker.Trace].
+// An Event is one step of an evaluation, passed to [Checker.Trace] and
+// to the trace of [WithTrace]; [SlogTrace] logs it. Its strings come from
+// DNS and the SMTP client: escape them for where they go.
 // Fields that do not apply to its Kind are zero.
 type Event struct {
 	Kind EventKind
@@ -61,4 +66,40 @@ type Event struct {
 	// Lookups and VoidLookups are the counters after the step.
 	Lookups     int
 	VoidLookups int
+}
+
+// traceKey is the context key of [WithTrace].
+type traceKey struct{}
+
+// WithTrace returns a copy of ctx that carries trace: a check made with
+// the returned context (or one derived from it) calls trace with each step
+// of its evaluation, as [Checker.Trace] does, so that one check can be
+// traced, such as the checks of one SMTP session, while the others are
+// not. It is called in addition to Checker.Trace, after it, from the
+// goroutine that called Check. A later WithTrace replaces trace; a nil
+// trace leaves ctx as it is.
+func WithTrace(ctx context.Context, trace func(Event)) context.Context {
+	if trace == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, traceKey{}, trace)
+}
+
+// traceOf returns the trace for a check with ctx: the Checker's, the
+// context's, both or neither.
+func traceOf(ctx context.Context, checker func(Event)) func(Event) {
+	if ctx == nil {
+		return checker
+	}
+	t, _ := ctx.Value(traceKey{}).(func(Event))
+	switch {
+	case t == nil:
+		return checker
+	case checker == nil:
+		return t
+	}
+	return func(ev Event) {
+		checker(ev)
+		t(ev)
+	}
 }

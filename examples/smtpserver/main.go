@@ -93,26 +93,12 @@ var _ smtp.Backend = (*backend)(nil)
 
 // NewSession is called at the client's first HELO or EHLO.
 func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	ip, err := clientIP(c.Conn().RemoteAddr())
-	if err != nil {
-		return nil, err
+	// The client's address, IPv4-mapped addresses unmapped.
+	ip, ok := spf.AddrFromNet(c.Conn().RemoteAddr())
+	if !ok {
+		return nil, fmt.Errorf("client address %q is not an IP address", c.Conn().RemoteAddr())
 	}
 	return &session{cfg: b.cfg, conn: c, ip: ip}, nil
-}
-
-// clientIP returns the address of the SMTP client, IPv4-mapped addresses
-// unmapped.
-func clientIP(addr net.Addr) (netip.Addr, error) {
-	if tcp, ok := addr.(*net.TCPAddr); ok {
-		if ip, ok := netip.AddrFromSlice(tcp.IP); ok {
-			return ip.Unmap(), nil
-		}
-	}
-	ap, err := netip.ParseAddrPort(addr.String())
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("client address %q: %v", addr, err)
-	}
-	return ap.Addr().Unmap(), nil
 }
 
 // A session is one SMTP connection.
