@@ -13,10 +13,11 @@
 // (offline, for reproducible bug reports). Run "spf COMMAND --help" for
 // the flags of each.
 //
-// The exit status of check and trace follows the spfquery tools: pass 0,
-// fail 1, softfail 2, neutral 3, permerror 4, temperror 5, none 6. Usage
-// errors and unreadable input exit with 255; lint exits with 1 when it
-// finds errors.
+// The exit status of check and trace follows Mail::SPF's spfquery (the
+// Perl tool; libspf2's spfquery numbers the results otherwise, and pyspf's
+// exits 0): pass 0, fail 1, softfail 2, neutral 3, permerror 4, temperror
+// 5, none 6. Usage errors and unreadable input exit with 255; lint exits
+// with 1 when it finds errors.
 package main
 
 import (
@@ -38,7 +39,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// The exit statuses, those of the spfquery tools for the results.
+// The exit statuses, those of Mail::SPF's spfquery for the results.
 const (
 	exitPass      = 0
 	exitFail      = 1

@@ -34,7 +34,7 @@
 // example.com:
 //
 //	printf 'example.com. TXT "v=spf1 ip4:127.0.0.1 -all"\nforged.example. TXT "v=spf1 -all"\n' >/tmp/spf.zone
-//	go run ./examples/smtpserver -zone /tmp/spf.zone
+//	cd examples && go run ./smtpserver -zone /tmp/spf.zone
 //
 // and talk to it with any SMTP client, such as swaks or telnet.
 package main
