@@ -33,7 +33,7 @@ import (
 // bytes of invalid UTF-8, as \uXXXX and \xXX escapes before the handler
 // sees them. A handler of another kind must escape ASCII control
 // characters itself. Nothing is built when logger is not enabled at
-// level.
+// level, and a nil logger logs nothing.
 func SlogTrace(logger *slog.Logger, level slog.Level) func(Event) {
 	return func(ev Event) {
 		ctx := context.Background()

@@ -66,6 +66,17 @@ func TestWithTrace(t *testing.T) {
 	if diff := cmp.Diff(all, traced); diff != "" {
 		t.Errorf("trace of a Checker without Trace (-want +got):\n%s", diff)
 	}
+
+	// A later WithTrace replaces the earlier one.
+	traced = nil
+	var later []spf.EventKind
+	ctx2 := spf.WithTrace(ctx, func(ev spf.Event) { later = append(later, ev.Kind) })
+	if _, err := plain.Check(ctx2, ip, "", "a@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if len(traced) != 0 || len(later) != len(all) {
+		t.Errorf("after a second WithTrace: %d events for the first trace, %d for the second; want 0 and %d", len(traced), len(later), len(all))
+	}
 }
 
 // TestSlogTrace logs the steps of checks with hostile DNS text through
