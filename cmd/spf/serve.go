@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,7 +31,9 @@ It listens on 127.0.0.1 on a free port unless --listen says otherwise
 (such as --listen 127.0.0.1:5353); the first line of standard output is
   listening on ADDR
 and --addr-file writes ADDR alone to a file (whole, once listening), for
-scripts. Listening beyond the loopback interface lets anyone who can
+scripts. With --log, it lists the queries it received when it stops, one
+a line: "query TYPE NAME udp|tcp" (a name with other than printable
+ASCII is quoted, with Go escapes). Listening beyond the loopback interface lets anyone who can
 reach the port query the zone.
 
 Faults are injected per name, from flags or from directive comments in
@@ -71,6 +74,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	zonePath := fs.String("zone", "", "answer from the zone `FILE` (required)")
 	listen := fs.String("listen", "127.0.0.1:0", "UDP and TCP `ADDR`ess to listen on; port 0 picks a free port")
 	addrFile := fs.String("addr-file", "", "write the address listened on to `FILE`")
+	logQueries := fs.Bool("log", false, "when stopping, list every query received, in order")
 	var faults faultFlags
 	for _, kind := range []string{"drop", "servfail", "refused", "truncate", "forge"} {
 		fs.Var(&faultFlag{faults: &faults, kind: kind}, kind, kind+" the queries for `NAME` (repeatable; * for every name)")
@@ -128,8 +132,32 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := srv.Close(); err != nil {
 		fmt.Fprintf(stderr, "spf serve: stopping: %v\n", err)
 	}
+	if *logQueries {
+		for _, q := range srv.Queries() {
+			network := "udp"
+			if q.TCP {
+				network = "tcp"
+			}
+			fmt.Fprintf(stdout, "query %s %s %s\n", q.Type, printableName(q.Name), network)
+		}
+	}
 	fmt.Fprintf(stdout, "stopped after %d queries\n", srv.Total())
 	return 0
+}
+
+// printableName returns a name from a query as it is when it is printable
+// ASCII without spaces or quotes, and quoted with Go escapes otherwise, so
+// that no client can write control characters to the terminal.
+func printableName(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
+			return strconv.QuoteToASCII(name)
+		}
+	}
+	if name == "" {
+		return `""`
+	}
+	return name
 }
 
 // A serveFault is one fault for one name, from a flag or the zone file.
