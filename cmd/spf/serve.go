@@ -72,12 +72,18 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	zonePath := fs.String("zone", "", "answer from the zone `FILE` (required)")
-	listen := fs.String("listen", "127.0.0.1:0", "UDP and TCP `ADDR`ess to listen on; port 0 picks a free port")
+	listen := fs.String("listen", "127.0.0.1:0", "listen on `ADDR`, host:port, for UDP and TCP; port 0 picks a free port")
 	addrFile := fs.String("addr-file", "", "write the address listened on to `FILE`")
 	logQueries := fs.Bool("log", false, "when stopping, list every query received, in order")
 	var faults faultFlags
-	for _, kind := range []string{"drop", "servfail", "refused", "truncate", "forge"} {
-		fs.Var(&faultFlag{faults: &faults, kind: kind}, kind, kind+" the queries for `NAME` (repeatable; * for every name)")
+	for _, f := range []struct{ kind, usage string }{
+		{"drop", "leave the queries for `NAME` unanswered"},
+		{"servfail", "answer the queries for `NAME` with SERVFAIL"},
+		{"refused", "answer the queries for `NAME` with REFUSED"},
+		{"truncate", "answer the UDP queries for `NAME` with TC set and no records"},
+		{"forge", "send two forged UDP answers to the queries for `NAME` first"},
+	} {
+		fs.Var(&faultFlag{faults: &faults, kind: f.kind}, f.kind, f.usage+" (repeatable; * for every name)")
 	}
 	fs.Var(&faultFlag{faults: &faults, kind: "delay"}, "delay", "hold back the answers for a name: `NAME=DURATION` (repeatable)")
 	pos, help, err := parseArgs(fs, args, stdout, serveUsage)
