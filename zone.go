@@ -18,10 +18,10 @@ import (
 // It is meant for tests and offline use: the suite runner, examples and
 // reproducible bug reports all evaluate SPF against a Zone.
 //
-// Names are case-insensitive (in ASCII only, RFC 4343) and may be given with or without a trailing
-// dot. A name with no records does not exist (NXDOMAIN). CNAME records are
-// followed, up to 8 in a chain; a loop is a temporary failure, as a
-// recursive resolver reports it (SERVFAIL).
+// Names are case-insensitive in ASCII only (RFC 4343) and may be given
+// with or without a trailing dot. A name with no records does not exist
+// (NXDOMAIN). CNAME records are followed, up to 8 in a chain; a loop is a
+// temporary failure, as a recursive resolver reports it (SERVFAIL).
 //
 // The zero Zone is empty and ready to use. A Zone is safe for concurrent
 // use, including adding records while lookups run.
