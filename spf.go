@@ -15,11 +15,12 @@
 //   - An IPv4-mapped IPv6 client address (::ffff:192.0.2.1) is an IPv4
 //     client throughout: ip4 matches it, %{i} and %{v} are IPv4 forms.
 //   - Void lookups (section 4.6.4) are counted per term: the query of an a,
-//     exists, mx (the MX query itself) or ptr (the PTR query itself) term,
-//     and the TXT query of an include or redirect target, that ends in
-//     NXDOMAIN or no data. The address lookups of MX hosts and of PTR names
-//     are not void lookups of their own, and they do not count against
-//     the limit of 10 DNS-querying terms either.
+//     exists, mx (the MX query itself) or ptr (the PTR query itself) term
+//     that ends in NXDOMAIN or no data. The TXT query of an include or
+//     redirect target that finds nothing is not counted: such a target is
+//     a permerror anyway (sections 5.2 and 6.1). The address lookups of MX
+//     hosts and of PTR names are not void lookups of their own, and they
+//     do not count against the limit of 10 DNS-querying terms either.
 //   - An MX answer with more than 10 names is a permerror before any host
 //     is looked up (section 4.6.4); a PTR answer with more than 10 names
 //     has the rest ignored.
@@ -29,8 +30,22 @@
 //   - The %{p} macro looks up at most 10 PTR names; its queries count
 //     against no limit. A DNS error while finding it gives "unknown".
 //   - An expanded domain that is not a valid DNS name (an empty label, a
-//     label over 63 bytes) makes a, mx, ptr and exists not match, counted
-//     as a void lookup, and makes include and redirect a permerror.
+//     label over 63 bytes) makes a, mx, ptr and exists not match; no query
+//     is sent, so it is not a void lookup. An include or redirect target
+//     that is not a valid multi-label domain is "none" (section 4.3), so a
+//     permerror (sections 5.2 and 6.1), and is not queried.
+//   - When the local part of the sender holds non-ASCII characters, a term
+//     whose domain-spec uses the l or s macro (either case, any
+//     transformer) matches nothing and sends no query (RFC 8616 section
+//     4); a redirect= of that kind is not followed (the record ends as if
+//     it had none, so neutral), and an exp= of that kind gives the default
+//     explanation.
+//   - %{s}, %{l} and %{o} are the sender as the client spelled it (a
+//     U-label domain part in A-label form); the domain evaluated and %{d}
+//     are in lower-case A-label form. %{h} of a non-ASCII HELO name is its
+//     A-label form (RFC 8616 section 4).
+//   - Names sent to DNS are lower-cased in ASCII only (RFC 4343); other
+//     bytes, such as those of a PTR name, are sent as they are.
 //   - A null MAIL FROM is checked as postmaster@<HELO> with the identity
 //     "helo" (sections 2.4 and 4.3); a sender without "@" is a domain, with
 //     local part "postmaster".

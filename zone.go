@@ -54,18 +54,7 @@ var _ Resolver = (*Zone)(nil)
 // case in ASCII only (DNS names are case-insensitive in ASCII alone, RFC
 // 4343; other bytes are kept as they are).
 func zoneName(name string) string {
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; 'A' <= c && c <= 'Z' || c == '.' && i == len(name)-1 {
-			b := []byte(strings.TrimSuffix(name, "."))
-			for j, c := range b {
-				if 'A' <= c && c <= 'Z' {
-					b[j] = c + 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return name // already lower case without a trailing dot: the usual case
+	return foldName(strings.TrimSuffix(name, "."))
 }
 
 func (z *Zone) init() {
