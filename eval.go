@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/idna"
 )
 
 // An evaluation is the state of one check: the inputs, the counters of
@@ -83,11 +85,12 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 		e.defaultExp = DefaultExplanation
 	}
 	e.env = macroEnv{
-		local:    local,
-		ip:       ip.Unmap(),
-		helo:     helo,
-		receiver: c.Receiver,
-		now:      c.Now,
+		local:         local,
+		nonASCIILocal: !isASCII(local),
+		ip:            ip.Unmap(),
+		helo:          aLabelForm(helo), // RFC 8616 section 4
+		receiver:      c.Receiver,
+		now:           c.Now,
 	}
 	if e.env.receiver == "" {
 		e.env.receiver = "unknown"
@@ -96,9 +99,10 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 		e.env.now = time.Now
 	}
 	e.env.validated = e
-	if d, ok := normalizeDomain(senderDomain); ok {
-		senderDomain = d
-	}
+	// %{s} and %{o} are the sender as the client spelled it, with U-labels
+	// in A-label form (RFC 8616 section 4); the domain evaluated is the
+	// normalised form.
+	senderDomain = aLabelForm(strings.TrimSuffix(senderDomain, "."))
 	e.env.senderDomain = senderDomain
 	if len(sender) == len(local)+1+len(senderDomain) && strings.HasPrefix(sender, local) &&
 		sender[len(local)] == '@' && strings.HasSuffix(sender, senderDomain) {
@@ -120,6 +124,27 @@ func (e *evaluation) release() {
 	clear(e.ptrNames)
 	clear(e.frames[:cap(e.frames)])
 	evaluations.Put(e)
+}
+
+// aLabelForm returns name with its U-labels turned into A-labels, and
+// otherwise as given; a name that does not convert is returned as it is.
+func aLabelForm(name string) string {
+	if isASCII(name) {
+		return name
+	}
+	if a, err := idna.Lookup.ToASCII(name); err == nil {
+		return a
+	}
+	return name
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func orDefault(v, def int) int {
@@ -262,9 +287,16 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 		if r, over := e.countLookup(depth, domain, t); over {
 			return r
 		}
+		if e.env.matchesNothing(t.Domain) {
+			// The record ends as if it had no redirect.
+			e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text})
+			break
+		}
 		target, ok := e.expandDomain(t.Domain)
 		e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, Matched: true})
-		if !ok {
+		if !ok || !multiLabel(target) {
+			// Section 4.3: a malformed or single-label target is "none"
+			// at once, which redirect turns into a permerror (6.1).
 			return e.permError(fmt.Errorf("%w: %s names %q, not a valid domain", ErrNoTargetRecord, t.Text, target))
 		}
 		r := e.checkHost(target, depth+1, wantExp)
@@ -331,11 +363,15 @@ func (e *evaluation) match(t *Term, domain string, depth int) (matched bool, fai
 
 	target := domain
 	if t.Domain != "" {
+		if e.env.matchesNothing(t.Domain) {
+			return false, nil
+		}
 		var ok bool
 		if target, ok = e.expandDomain(t.Domain); !ok {
-			// Not a name DNS could hold: nothing can match (see the
-			// package documentation).
-			return false, e.countVoid(depth, domain, t)
+			// Not a name DNS could hold: no query, so no match and no
+			// void lookup (section 4.6.4 counts queries that found
+			// nothing).
+			return false, nil
 		}
 	}
 	switch t.Kind {
@@ -370,8 +406,13 @@ func (e *evaluation) match(t *Term, domain string, depth int) (matched bool, fai
 // match, its fail, softfail and neutral are not, its errors are ours, and
 // a target with no record is a permerror.
 func (e *evaluation) matchInclude(t *Term, domain string, depth int) (bool, *hostResult) {
+	if e.env.matchesNothing(t.Domain) {
+		return false, nil
+	}
 	target, ok := e.expandDomain(t.Domain)
-	if !ok {
+	if !ok || !multiLabel(target) {
+		// Section 4.3: a malformed or single-label target is "none" at
+		// once, which include turns into a permerror (section 5.2).
 		r := e.permError(fmt.Errorf("%w: %s names %q, not a valid domain", ErrNoTargetRecord, t.Text, target))
 		return false, &r
 	}
@@ -565,6 +606,9 @@ func (e *evaluation) explain(terms []Term, depth int) (string, bool) {
 		if terms[i].Kind != KindExp {
 			continue
 		}
+		if e.env.matchesNothing(terms[i].Domain) {
+			break
+		}
 		target, ok := e.expandDomain(terms[i].Domain)
 		if !ok {
 			break
@@ -588,8 +632,9 @@ func (e *evaluation) explain(terms []Term, depth int) (string, bool) {
 }
 
 // expandDomain expands a domain-spec (section 7.3) into a name to query:
-// truncated to 253 bytes from the left, without a trailing dot, in lower
-// case. ok is false when the result is not a name DNS can hold.
+// truncated to 253 bytes from the left, without a trailing dot, with ASCII
+// letters in lower case. ok is false when the result is not a name DNS
+// can hold.
 func (e *evaluation) expandDomain(spec string) (name string, ok bool) {
 	if strings.IndexByte(spec, '%') < 0 {
 		name = spec
@@ -597,8 +642,15 @@ func (e *evaluation) expandDomain(spec string) (name string, ok bool) {
 		e.buf = e.env.expand(e.buf[:0], spec)
 		name = string(e.buf)
 	}
-	name = strings.ToLower(truncateDomain(name))
+	name = foldName(truncateDomain(name)) // ASCII only (RFC 4343)
 	return name, validQueryName(name)
+}
+
+// multiLabel reports whether name, a valid query name without a trailing
+// dot, has more than one label, as the domain of check_host() must
+// (section 4.3).
+func multiLabel(name string) bool {
+	return strings.IndexByte(name, '.') > 0
 }
 
 // validQueryName reports whether name can be queried: 1 to 253 bytes in

@@ -89,15 +89,26 @@ func parseMacro(m string, expText bool) (letter byte, keep int, reverse bool, de
 
 // A macroEnv holds what macros expand to (RFC 7208 section 7.3).
 type macroEnv struct {
-	sender       string // s: the <sender>, local-part "@" domain
-	local        string // l: local-part of <sender>
-	senderDomain string // o: domain of <sender>
-	domain       string // d: the current <domain>
-	ip           netip.Addr
-	helo         string // h: HELO/EHLO domain
-	receiver     string // r: the receiver's domain name
-	now          func() time.Time
-	validated    interface{ validatedName() string } // p
+	sender string // s: the <sender>, local-part "@" domain
+	local  string // l: local-part of <sender>
+	// nonASCIILocal: local holds non-ASCII characters, so that a term
+	// using l or s matches nothing (RFC 8616 section 4).
+	nonASCIILocal bool
+	senderDomain  string // o: domain of <sender>
+	domain        string // d: the current <domain>
+	ip            netip.Addr
+	helo          string // h: HELO/EHLO domain
+	receiver      string // r: the receiver's domain name
+	now           func() time.Time
+	validated     interface{ validatedName() string } // p
+}
+
+// matchesNothing reports whether a term with the domain-spec spec matches
+// nothing and sends no query because it uses the local part of a sender
+// whose local part holds non-ASCII characters: the l or s macro, in
+// either case (RFC 8616 section 4).
+func (e *macroEnv) matchesNothing(spec string) bool {
+	return e.nonASCIILocal && (hasMacro(spec, 'l') || hasMacro(spec, 's'))
 }
 
 // expand appends the expansion of s, a macro-string that checkMacroString

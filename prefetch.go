@@ -200,13 +200,16 @@ func (p *prefetcher) record(env macroEnv, terms []Term) {
 			if hasMacro(t.Domain, 'p') {
 				continue // %{p} needs queries of its own; evaluation does them
 			}
+			if env.matchesNothing(t.Domain) {
+				continue // matches nothing (RFC 8616 section 4)
+			}
 			if strings.IndexByte(t.Domain, '%') < 0 {
 				target = t.Domain
 			} else {
 				buf = env.expand(buf[:0], t.Domain)
 				target = string(buf)
 			}
-			target = strings.ToLower(truncateDomain(target))
+			target = foldName(truncateDomain(target))
 			if !validQueryName(target) {
 				continue
 			}

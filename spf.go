@@ -10,37 +10,59 @@
 //
 // # Where we depart from or interpret RFC 7208
 //
-//   - Only the address family of the client is looked up for "a" and "mx"
-//     (A for IPv4 clients, AAAA for IPv6), as section 5 allows.
-//   - An IPv4-mapped IPv6 client address (::ffff:192.0.2.1) is an IPv4
-//     client throughout: ip4 matches it, %{i} and %{v} are IPv4 forms.
-//   - Void lookups (section 4.6.4) are counted per term: the query of an a,
-//     exists, mx (the MX query itself) or ptr (the PTR query itself) term,
-//     and the TXT query of an include or redirect target, that ends in
-//     NXDOMAIN or no data. The address lookups of MX hosts and of PTR names
-//     are not void lookups of their own, and they do not count against
-//     the limit of 10 DNS-querying terms either.
+//   - Only the address family of the client is looked up for a and mx (A
+//     for IPv4 clients, AAAA for IPv6), as section 5 allows.
+//   - An IPv4-mapped IPv6 client (::ffff:192.0.2.1) is an IPv4 client
+//     throughout: ip4 matches it, %{i} and %{v} take IPv4 forms.
+//   - Void lookups (section 4.6.4) are counted per term: the query of an
+//     a, exists, mx (the MX query itself) or ptr (the PTR query itself)
+//     that ends in NXDOMAIN or no data. The TXT query of an include or
+//     redirect target that finds nothing is not counted: such a target is
+//     a permerror anyway (sections 5.2 and 6.1). The address lookups of MX
+//     hosts and of PTR names are not void lookups, and do not count
+//     against the limit of 10 DNS-querying terms.
 //   - An MX answer with more than 10 names is a permerror before any host
-//     is looked up (section 4.6.4); a PTR answer with more than 10 names
-//     has the rest ignored.
+//     is looked up; a PTR answer with more than 10 names has the rest
+//     ignored.
 //   - If an address lookup of an MX host fails temporarily, the mx
-//     mechanism is a temperror unless another host of it matches.
-//   - An MX record whose exchange is "." (a null MX, RFC 7505) names no host.
-//   - The %{p} macro looks up at most 10 PTR names; its queries count
-//     against no limit. A DNS error while finding it gives "unknown".
+//     mechanism is a temperror unless another of its hosts matches.
+//   - An MX record whose exchange is "." (a null MX, RFC 7505) names no
+//     host.
+//   - %{p} looks up at most 10 PTR names; its queries count against no
+//     limit; a DNS error while finding it gives "unknown".
 //   - An expanded domain that is not a valid DNS name (an empty label, a
-//     label over 63 bytes) makes a, mx, ptr and exists not match, counted
-//     as a void lookup, and makes include and redirect a permerror.
+//     label over 63 bytes) makes a, mx, ptr and exists not match; no query
+//     is sent, so it is not a void lookup. An include or redirect target
+//     that is not a valid multi-label domain is "none" (section 4.3), so a
+//     permerror (sections 5.2 and 6.1), and is not queried.
+//   - When the local part of the sender holds non-ASCII characters, a term
+//     whose domain-spec uses the l or s macro (either case, any
+//     transformer) matches nothing and sends no query (RFC 8616 section
+//     4); a redirect= of that kind is not followed (the record ends as if
+//     it had none, so neutral), and an exp= of that kind gives the default
+//     explanation.
+//   - %{s}, %{l} and %{o} are the sender as the client spelled it (a
+//     U-label domain part in A-label form): MAIL FROM Info@S.Example.COM
+//     gives %{s} = Info@S.Example.COM. The domain evaluated and %{d} are
+//     in lower-case A-label form. %{h} of a non-ASCII HELO name is its
+//     A-label form (RFC 8616 section 4).
+//   - Names sent to DNS are lower-cased in ASCII only (RFC 4343); other
+//     bytes, such as those of a PTR name, are sent as they are.
+//   - Zone files (ParseZone, spf check --zone): an SPF (type 99) record is
+//     not served as TXT, since checkers never query type 99 (section 4.4);
+//     the openspf suite's convention of publishing SPF records as TXT
+//     lives in the suite loader only.
 //   - A null MAIL FROM is checked as postmaster@<HELO> with the identity
-//     "helo" (sections 2.4 and 4.3); a sender without "@" is a domain, with
+//     "helo" (sections 2.4 and 4.3); a sender without "@" is a domain with
 //     local part "postmaster".
-//   - Domains are turned into lower-case A-labels (IDNA) once, at the edge.
+//   - Domains are turned into lower-case A-labels (IDNA, UTS 46) once, at
+//     the edge; a name that does not convert gives none.
 //   - %{i} writes the nibbles of an IPv6 address in upper case, as the
 //     openspf suite expects (the example of section 7.4 has lower case;
 //     DNS names are case-insensitive, so only explanation text differs).
-//   - Explanation text (exp=) is checked against the grammar of section
-//     7.1; text that does not follow it, or an exp= domain with no single
-//     TXT record, falls back to [Checker.DefaultExplanation] (section 6.2).
+//   - Explanation text is checked against the grammar of section 7.1; text
+//     that does not follow it, or an exp= domain without exactly one TXT
+//     record, falls back to [Checker.DefaultExplanation].
 //   - Header fields and SMTP replies replace non-ASCII and control
 //     characters from the client or DNS with "?" or a space and cut long
 //     values; Authentication-Results values also replace white space, ";",

@@ -18,10 +18,10 @@ import (
 // It is meant for tests and offline use: the suite runner, examples and
 // reproducible bug reports all evaluate SPF against a Zone.
 //
-// Names are case-insensitive and may be given with or without a trailing
-// dot. A name with no records does not exist (NXDOMAIN). CNAME records are
-// followed, up to 8 in a chain; a loop is a temporary failure, as a
-// recursive resolver reports it (SERVFAIL).
+// Names are case-insensitive in ASCII only (RFC 4343) and may be given
+// with or without a trailing dot. A name with no records does not exist
+// (NXDOMAIN). CNAME records are followed, up to 8 in a chain; a loop is a
+// temporary failure, as a recursive resolver reports it (SERVFAIL).
 //
 // The zero Zone is empty and ready to use. A Zone is safe for concurrent
 // use, including adding records while lookups run.
@@ -36,9 +36,8 @@ type Zone struct {
 // A zoneEntry is the answer for one name and type, with what building
 // it needs beyond the Response.
 type zoneEntry struct {
-	resp    *Response
-	prefs   []uint16 // MX preferences, parallel to resp.Names
-	fromSPF bool     // TXT records copied from SPF (type 99) records
+	resp  *Response
+	prefs []uint16 // MX preferences, parallel to resp.Names
 }
 
 type zoneKey struct {
@@ -51,13 +50,11 @@ const zoneTTL = 5 * time.Minute
 
 var _ Resolver = (*Zone)(nil)
 
+// zoneName returns the key of a name: without a trailing dot, in lower
+// case in ASCII only (DNS names are case-insensitive in ASCII alone, RFC
+// 4343; other bytes are kept as they are).
 func zoneName(name string) string {
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; 'A' <= c && c <= 'Z' || c == '.' && i == len(name)-1 {
-			return strings.ToLower(strings.TrimSuffix(name, "."))
-		}
-	}
-	return name // already lower case without a trailing dot: the usual case
+	return foldName(strings.TrimSuffix(name, "."))
 }
 
 func (z *Zone) init() {
@@ -82,7 +79,6 @@ func (z *Zone) add(name string, typ RRType, edit func(e *zoneEntry)) {
 		e.resp.Addrs = slices.Clone(old.resp.Addrs)
 		e.resp.Names = slices.Clone(old.resp.Names)
 		e.prefs = slices.Clone(old.prefs)
-		e.fromSPF = old.fromSPF
 	}
 	edit(e)
 	z.answers[k] = e
@@ -95,28 +91,7 @@ func (z *Zone) add(name string, typ RRType, edit func(e *zoneEntry)) {
 // a record with no character-string at all.
 func (z *Zone) AddTXT(name string, strs ...string) {
 	z.add(name, TypeTXT, func(e *zoneEntry) {
-		if e.fromSPF { // records of its own replace those copied from SPF
-			e.resp.TXT, e.fromSPF = nil, false
-		}
 		e.resp.TXT = append(e.resp.TXT, strings.Join(strs, ""))
-	})
-}
-
-// AddSPF adds an SPF (type 99) record at name, which RFC 7208 no longer
-// queries: it is published as a TXT record, the way the openspf test suite
-// does, unless name has TXT records of its own (added with [Zone.AddTXT],
-// before or after). SPF records are not otherwise kept.
-func (z *Zone) AddSPF(name string, strs ...string) {
-	z.mu.RLock()
-	e := z.answers[zoneKey{zoneName(name), TypeTXT}]
-	own := e != nil && !e.fromSPF
-	z.mu.RUnlock()
-	if own {
-		return
-	}
-	z.add(name, TypeTXT, func(e *zoneEntry) {
-		e.resp.TXT = append(e.resp.TXT, strings.Join(strs, ""))
-		e.fromSPF = true
 	})
 }
 
@@ -234,9 +209,12 @@ func (z *Zone) Names() []string {
 // ParseZone reads zone-file text (RFC 1035 section 5, as
 // github.com/miekg/dns parses it) into a Zone. Relative names are taken
 // relative to origin, which may be empty when every name is absolute.
-// Record types other than A, AAAA, MX, PTR, CNAME, TXT and SPF are ignored;
-// an SPF (type 99) record is kept as TXT only where the name has no TXT
-// record of its own. file names the source in error messages.
+// Names and targets written with presentation escapes (\DDD, \X) are
+// decoded to the bytes they stand for, as TXT strings are. Record types
+// other than A, AAAA, MX, PTR, CNAME and TXT are ignored, SPF (type 99)
+// records among them: RFC 7208 checkers query TXT only (section 4.4), so a
+// zone that publishes its policy as type 99 alone publishes none. file
+// names the source in error messages.
 func ParseZone(r io.Reader, origin, file string) (*Zone, error) {
 	if origin != "" {
 		origin = dns.Fqdn(origin)
@@ -244,9 +222,8 @@ func ParseZone(r io.Reader, origin, file string) (*Zone, error) {
 	zp := dns.NewZoneParser(r, origin, file)
 	zp.SetDefaultTTL(uint32(zoneTTL / time.Second))
 	z := &Zone{}
-	var spf []*dns.SPF
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		name := rr.Header().Name
+		name := dnstext.Name(rr.Header().Name)
 		switch rr := rr.(type) {
 		case *dns.A:
 			if a, ok := netip.AddrFromSlice(rr.A.To4()); ok {
@@ -257,22 +234,17 @@ func ParseZone(r io.Reader, origin, file string) (*Zone, error) {
 				z.AddIP(name, a)
 			}
 		case *dns.MX:
-			z.AddMX(name, rr.Preference, rr.Mx)
+			z.AddMX(name, rr.Preference, dnstext.Name(rr.Mx))
 		case *dns.PTR:
-			z.AddPTR(name, rr.Ptr)
+			z.AddPTR(name, dnstext.Name(rr.Ptr))
 		case *dns.CNAME:
-			z.AddCNAME(name, rr.Target)
+			z.AddCNAME(name, dnstext.Name(rr.Target))
 		case *dns.TXT:
 			z.AddTXT(name, unescapeTXT(rr.Txt)...)
-		case *dns.SPF:
-			spf = append(spf, rr)
 		}
 	}
 	if err := zp.Err(); err != nil {
 		return nil, fmt.Errorf("spf: zone %s: %w", file, err)
-	}
-	for _, rr := range spf {
-		z.AddSPF(rr.Hdr.Name, unescapeTXT(rr.Txt)...)
 	}
 	return z, nil
 }

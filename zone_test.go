@@ -34,6 +34,10 @@ legacy     SPF   "v=spf1 -all"
 both       SPF   "v=spf1 ?all"
 both       TXT   "v=spf1 ~all"
 1.2.0.192.in-addr.arpa. PTR mx1
+macro\032mania\.x TXT  "v=spf1 a:sp\\ ace -all"
+Mixed\067ase  MX    5 ex\099hange\032one
+alias\033     CNAME mx\049
+k\226\132\170     A     192.0.2.9
 `
 	z, err := spf.ParseZone(strings.NewReader(text), "", "test.zone")
 	if err != nil {
@@ -50,8 +54,14 @@ both       TXT   "v=spf1 ~all"
 		{"mx1.example.org", spf.TypeA, resp{Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}}},
 		{"mx2.example.org", spf.TypeAAAA, resp{Addrs: []netip.Addr{netip.MustParseAddr("2001:db8::1")}}},
 		{"raw.example.org", spf.TypeTXT, resp{TXT: []string{"caf\xc3\xa9 \"quoted\" back\\slash"}}},
-		{"legacy.example.org", spf.TypeTXT, resp{TXT: []string{"v=spf1 -all"}}},
 		{"both.example.org", spf.TypeTXT, resp{TXT: []string{"v=spf1 ~all"}}},
+		// Presentation escapes in owner names and targets are decoded.
+		{"macro mania.x.example.org", spf.TypeTXT, resp{TXT: []string{"v=spf1 a:sp\\ ace -all"}}},
+		{"mixedcase.example.org", spf.TypeMX, resp{Names: []string{"exchange one.example.org"}}},
+		{"alias!.example.org", spf.TypeA, resp{Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}}},
+		// Names are case-insensitive in ASCII only (RFC 4343): the Kelvin
+		// sign U+212A is not the letter k.
+		{"k\u212a.example.org", spf.TypeA, resp{Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.9")}}},
 		{spf.ReverseName(netip.MustParseAddr("192.0.2.1")), spf.TypePTR, resp{Names: []string{"mx1.example.org"}}},
 	}
 	for _, tt := range tests {
@@ -71,6 +81,14 @@ both       TXT   "v=spf1 ~all"
 	}
 	if _, err := z.Lookup(ctx, "mx1.example.org", spf.TypeTXT); !errors.Is(err, spf.ErrNotFound) {
 		t.Errorf("missing type: %v, want ErrNotFound", err)
+	}
+	// An SPF (type 99) record is not a TXT record: RFC 7208 checkers never
+	// query it (section 4.4), so a name with only that publishes no policy.
+	if _, err := z.Lookup(ctx, "legacy.example.org", spf.TypeTXT); !errors.Is(err, spf.ErrNotFound) {
+		t.Errorf("type 99 record served as TXT: %v, want ErrNotFound", err)
+	}
+	if _, err := z.Lookup(ctx, "kk.example.org", spf.TypeA); !errors.Is(err, spf.ErrNotFound) {
+		t.Errorf("k\\u212a folded to k: %v, want ErrNotFound", err)
 	}
 }
 

@@ -234,8 +234,9 @@ func parseZoneRecord(n *yaml.Node) (ZoneRecord, error) {
 }
 
 // Zone returns the scenario's DNS data as a zone, following the suite's
-// conventions: SPF records are also published as TXT records unless the
-// name lists TXT records of its own or "TXT: NONE"; a TIMEOUT entry makes
+// conventions: SPF (type 99) records, which RFC 7208 checkers never query,
+// are published as TXT records instead, unless the name lists TXT records
+// of its own or "TXT: NONE"; a TIMEOUT entry makes
 // the name's queries time out for every type it lists no record of.
 func (sc *Scenario) Zone() (*spf.Zone, error) {
 	z := &spf.Zone{}
@@ -257,7 +258,7 @@ func (sc *Scenario) Zone() (*spf.Zone, error) {
 				}
 			case "SPF":
 				if !noTXT && !r.NoRecord {
-					z.AddSPF(name, r.Strings...)
+					z.AddTXT(name, r.Strings...)
 				}
 			case "A", "AAAA":
 				a, err := netip.ParseAddr(r.Strings[0])
