@@ -63,7 +63,7 @@ func (o *Outcome) ReceivedSPFWith(ext ...HeaderParam) string {
 	case Pass, Fail, SoftFail, Neutral:
 		switch {
 		case o.Mechanism != "":
-			add("mechanism", o.Mechanism)
+			add("mechanism", o.mechanismText()) // border.go
 		case o.Result == Neutral:
 			// Section 9.1: "if no mechanisms matched, substitute the
 			// word 'default'".
@@ -73,6 +73,7 @@ func (o *Outcome) ReceivedSPFWith(ext ...HeaderParam) string {
 	if o.Problem != nil {
 		add("problem", o.Problem.Error())
 	}
+	pairs = append(pairs, o.borderParams()...) // border.go
 	for _, p := range ext {
 		if isExtensionKey(p.Key) {
 			pairs = append(pairs, p)
@@ -127,11 +128,11 @@ func (o *Outcome) envelopeFrom() string {
 	return ""
 }
 
-// describe says in plain words what the check found, as the comments of
+// describeResult says in plain words what the check found, as the comments of
 // Received-SPF and Authentication-Results and the replies of a [Verdict]
 // write it. The words taken from the outcome are safe for a comment (see
 // commentText).
-func (o *Outcome) describe() string {
+func (o *Outcome) describeResult() string {
 	d := o.Domain
 	if d == "" {
 		d = o.checkedDomain()
