@@ -1,0 +1,74 @@
+package spf
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestGoldenBorderHeaders writes both header fields and the verdicts of
+// the default and a report-only policy for checks under the receiver's
+// border settings, and compares them with testdata/golden/border-*.txt,
+// as TestGoldenHeaders does (-update rewrites them).
+func TestGoldenBorderHeaders(t *testing.T) {
+	z := headerZone()
+	z.AddIP("relay.example.net", netip.MustParseAddr("203.0.113.2"))
+	rules, err := ParseLocalRules("a:relay.example.net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Checker{
+		Resolver:      z,
+		Receiver:      "mx.example.org",
+		Now:           func() time.Time { return time.Unix(1700000000, 0) },
+		TrustedRelays: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+		LocalRules:    rules,
+		BestGuess:     DefaultBestGuessRecord(),
+		AllowOnPass:   []string{"*@example.com"},
+	}
+	tests := []struct {
+		name, ip, sender string
+	}{
+		{"border-skipped", "10.1.2.3", "alice@example.com"},
+		{"border-local-rule-pass", "203.0.113.2", "bob@plain.example"},
+		{"border-best-guess", "192.0.2.200", "erin@none.example"},
+		{"border-allowed", "192.0.2.1", "alice@example.com"},
+		{"border-report-only-fail", "198.51.100.7", "bob@plain.example"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _ := c.Check(context.Background(), netip.MustParseAddr(tt.ip), "mail.example.com", tt.sender)
+			rs := out.ReceivedSPF()
+			ar := AuthenticationResults("mx.example.org", &out)
+			checkField(t, rs, "Received-SPF")
+			checkField(t, ar, "Authentication-Results")
+			v := Policy{Reject: RejectNotPass}.Verdict(nil, &out)
+			checkReply(t, &v)
+			ro := Policy{ReportOnly: true}.Verdict(nil, &out)
+			got := fmt.Sprintf("%s\r\n%s\r\n\r\nverdict (reject all but pass): %s\r\n%s\r\nverdict (report-only): %s (would %s)\r\n%s",
+				rs, ar, v.Action, v.Reply(), ro.Action, ro.Would, ro.WouldReply())
+			got = strings.ReplaceAll(got, "\r\n", "\n")
+			path := filepath.Join("testdata", "golden", tt.name+".txt")
+			if *updateGolden {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestGoldenBorderHeaders -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+			}
+		})
+	}
+}
