@@ -128,6 +128,8 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var q queryFlags
 	q.register(fs)
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of text")
+	var border borderFlags // border.go
+	border.register(fs)
 	batch := fs.Bool("batch", false, "read JSON queries from standard input, one a line, and answer each with a line of JSON")
 	concurrency := fs.Int("concurrency", 64, "with --batch, how many checks run at once")
 	pos, help, err := parseArgs(fs, args, stdout, checkUsage)
@@ -142,6 +144,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(stderr, "check", err)
 	}
 	c := &spf.Checker{Resolver: res, Receiver: q.receiver, Timeout: q.timeout}
+	border.configure(c)
 	if *batch {
 		if len(pos) > 0 || q.ip != "" || q.sender != "" || q.helo != "" || q.heloOnly {
 			return fail(stderr, "check", usagef("--batch reads its queries from standard input; give no IP, sender or HELO"))
@@ -160,6 +163,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(stderr, "check", err)
 	}
 	a := newAnswer(&out)
+	a.borderAnswer = newBorderAnswer(&out, border.reportOnly)
 	if *jsonOut {
 		b, err := json.Marshal(a)
 		if err != nil {
@@ -192,6 +196,8 @@ type answer struct {
 	// and a tab.
 	ReceivedSPF           string `json:"received_spf"`
 	AuthenticationResults string `json:"authentication_results"`
+	// The receiver's border settings add these (border.go).
+	*borderAnswer
 }
 
 func newAnswer(out *spf.Outcome) *answer {
@@ -210,6 +216,7 @@ func newAnswer(out *spf.Outcome) *answer {
 		ReceivedSPF:     out.ReceivedSPF(),
 		// The authserv-id is the receiver's name (--receiver).
 		AuthenticationResults: spf.AuthenticationResults("", out),
+		borderAnswer:          borderOf(out),
 	}
 	if out.Problem != nil {
 		a.Problem = out.Problem.Error()
@@ -238,6 +245,7 @@ func (a *answer) writeText(w io.Writer) {
 	line("mechanism", mech)
 	line("explanation", a.Explanation)
 	line("problem", a.Problem)
+	a.borderAnswer.writeText(line) // border.go
 	line("lookups", fmt.Sprintf("%d of %d, void lookups %d of %d", a.Lookups, spf.DefaultMaxLookups, a.VoidLookups, spf.DefaultMaxVoidLookups))
 	if a.ReceivedSPF != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.ReplaceAll(a.ReceivedSPF, "\r\n", "\n"))
