@@ -15,8 +15,8 @@ import (
 // A SkipReason says why a check was skipped (see [Outcome].Skipped).
 type SkipReason uint8
 
-// The reasons a check is skipped. The zero value NotSkipped means the
-// check was made.
+// The reasons a check is skipped. The zero value NotSkipped is in no Skip
+// that a Checker makes: a check that was made has Outcome.Skipped nil.
 const (
 	NotSkipped       SkipReason = iota
 	SkipTrustedRelay            // the client is in Checker.TrustedRelays
@@ -26,7 +26,8 @@ const (
 )
 
 // A Skip reports a check that was not made because the receiver trusts
-// the connection. Only Reason and the field it names are set.
+// the connection (Outcome.Skipped). Only Reason and the field it names are
+// set.
 type Skip struct {
 	Reason SkipReason
 	// Relay is the prefix of Checker.TrustedRelays that holds the client.
@@ -42,8 +43,11 @@ type Skip struct {
 // String says why the check was skipped, in words that start with
 // "trusted relay", "trusted forwarder" or "trusted HELO name", such as
 // "trusted relay 192.0.2.0/24" or "trusted forwarder example.net (SPF
-// pass)"; "" when it was not skipped.
-func (s Skip) String() string {
+// pass)"; "" for nil.
+func (s *Skip) String() string {
+	if s == nil {
+		return ""
+	}
 	switch s.Reason {
 	case SkipTrustedRelay:
 		return "trusted relay " + s.Relay.String()
@@ -61,7 +65,10 @@ func (s Skip) String() string {
 // settings around check_host(): the skips first, then the evaluation with
 // the local rules, then the best guess and the allow-list.
 func (c *Checker) check(ctx context.Context, ip netip.Addr, helo, sender string, id Identity, local, domain string) (Outcome, error) {
-	if skip := c.skip(ctx, ip, helo, sender); skip.Reason != NotSkipped {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if skip := c.skip(ctx, ip, helo, sender); skip != nil {
 		d, _ := normalizeDomain(domain)
 		return Outcome{
 			Result:   None,
@@ -94,21 +101,21 @@ func (c *Checker) receiverName() string {
 // forwarders by SPF, forwarders by PTR name. Each SPF check of a HELO name
 // or forwarder is a check_host() of its own, with its own lookup limits;
 // a result other than pass, an error included, is no match.
-func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string) Skip {
+func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string) *Skip {
 	ip = ip.Unmap()
 	if !ip.IsValid() {
-		return Skip{}
+		return nil
 	}
 	for _, p := range c.TrustedRelays {
 		if p.Contains(ip) {
-			return Skip{Reason: SkipTrustedRelay, Relay: p.Masked()}
+			return &Skip{Reason: SkipTrustedRelay, Relay: p.Masked()}
 		}
 	}
 	if h, ok := normalizeDomain(helo); ok {
 		for _, name := range c.TrustedHELONames {
 			if n, _ := normalizeDomain(name); n == h {
 				if o, _ := c.CheckHost(ctx, ip, h, "postmaster@"+h); o.Result == Pass {
-					return Skip{Reason: SkipTrustedHELO, Domain: h}
+					return &Skip{Reason: SkipTrustedHELO, Domain: h}
 				}
 				break
 			}
@@ -120,19 +127,19 @@ func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string) 
 			continue
 		}
 		if o, _ := c.CheckHost(ctx, ip, d, sender); o.Result == Pass {
-			return Skip{Reason: SkipForwarderSPF, Domain: d}
+			return &Skip{Reason: SkipForwarderSPF, Domain: d}
 		}
 	}
 	if len(c.TrustedForwarderNames) > 0 {
 		return c.skipByPTR(ctx, ip, helo, sender)
 	}
-	return Skip{}
+	return nil
 }
 
 // skipByPTR finds a validated PTR name of the client (as the ptr
 // mechanism does, RFC 7208 section 5.5) that is a domain of
 // Checker.TrustedForwarderNames or under it.
-func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender string) Skip {
+func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender string) *Skip {
 	local, domain := splitSender(sender)
 	e := c.newEvaluation(ip, helo, sender, local, domain)
 	defer e.release()
@@ -145,7 +152,7 @@ func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender str
 	e.ctx = ctx
 	resp, void, err := e.query(0, TypePTR, e.reverseName())
 	if err != nil || void {
-		return Skip{}
+		return nil
 	}
 	names := resp.Names
 	if len(names) > e.maxPTR {
@@ -155,11 +162,11 @@ func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender str
 		for _, f := range c.TrustedForwarderNames {
 			d, ok := normalizeDomain(f)
 			if ok && isSubdomain(name, d) && e.validate(0, name) {
-				return Skip{Reason: SkipForwarderPTR, Domain: d, Name: strings.ToLower(strings.TrimSuffix(name, "."))}
+				return &Skip{Reason: SkipForwarderPTR, Domain: d, Name: strings.ToLower(strings.TrimSuffix(name, "."))}
 			}
 		}
 	}
-	return Skip{}
+	return nil
 }
 
 // allowed returns the pattern of Checker.AllowOnPass that the sender of
@@ -220,7 +227,7 @@ func (o *Outcome) MayBounce() bool {
 // with what the receiver's border settings changed: a skipped check, a
 // match of a local rule, the best guess and the allow-list.
 func (o *Outcome) describe() string {
-	if o.Skipped.Reason != NotSkipped {
+	if o.Skipped != nil {
 		return "SPF check skipped for " + commentText(o.Skipped.String(), maxHeaderValue)
 	}
 	s := o.describeResult()
@@ -258,7 +265,7 @@ func (o *Outcome) mechanismText() string {
 // x-skipped, x-bestguess and x-allowed, each where it applies.
 func (o *Outcome) borderParams() []HeaderParam {
 	var ps []HeaderParam
-	if o.Skipped.Reason != NotSkipped {
+	if o.Skipped != nil {
 		ps = append(ps, HeaderParam{"x-skipped", o.Skipped.String()})
 	}
 	if o.Guessed {
@@ -271,7 +278,7 @@ func (o *Outcome) borderParams() []HeaderParam {
 }
 
 // skipped reports whether o is the outcome of a skipped check.
-func skipped(o *Outcome) bool { return o != nil && o.Skipped.Reason != NotSkipped }
+func skipped(o *Outcome) bool { return o != nil && o.Skipped != nil }
 
 // border applies the receiver's settings to a verdict: a skipped check is
 // judged as if it had not been made (so it never rejects), and under

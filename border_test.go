@@ -81,8 +81,12 @@ func TestSkip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := out.Skipped.String(); got != tt.want || out.Skipped.Reason != tt.wantReason {
-				t.Errorf("Skipped = %q (%v), want %q (%v)", got, out.Skipped.Reason, tt.want, tt.wantReason)
+			reason := spf.NotSkipped
+			if out.Skipped != nil {
+				reason = out.Skipped.Reason
+			}
+			if got := out.Skipped.String(); got != tt.want || reason != tt.wantReason {
+				t.Errorf("Skipped = %q (%v), want %q (%v)", got, reason, tt.want, tt.wantReason)
 			}
 			if out.Result != tt.wantResult {
 				t.Errorf("Result = %v, want %v", out.Result, tt.wantResult)
@@ -116,7 +120,7 @@ func TestTrustedRelaySendsNoQuery(t *testing.T) {
 	}
 	for _, ip := range []string{"198.51.100.5", "2001:db8::1"} {
 		out, _ := c.Check(context.Background(), netip.MustParseAddr(ip), "mx.helo.example", "a@strict.example")
-		if out.Skipped.Reason != spf.SkipTrustedRelay {
+		if out.Skipped == nil || out.Skipped.Reason != spf.SkipTrustedRelay {
 			t.Errorf("%s: Skipped = %v", ip, out.Skipped)
 		}
 		if n := srv.Total(); n != 0 {
@@ -284,7 +288,7 @@ func TestMayBounce(t *testing.T) {
 		{spf.Outcome{Result: spf.Neutral, Sender: "a@example.com"}, true},
 		{spf.Outcome{Result: spf.TempError, Sender: "a@example.com"}, true},
 		{spf.Outcome{Result: spf.PermError, Sender: "a@example.com"}, true},
-		{spf.Outcome{Result: spf.None, Sender: "a@example.com", Skipped: spf.Skip{Reason: spf.SkipTrustedRelay}}, true},
+		{spf.Outcome{Result: spf.None, Sender: "a@example.com", Skipped: &spf.Skip{Reason: spf.SkipTrustedRelay}}, true},
 		{spf.Outcome{Result: spf.Fail, Sender: "a@example.com"}, false},
 		{spf.Outcome{Result: spf.SoftFail, Sender: "a@example.com"}, false},
 		{spf.Outcome{Result: spf.Pass, Identity: spf.IdentityHELO, HELO: "mail.example.com"}, false},

@@ -23,6 +23,12 @@ type HeaderParam struct {
 // HELO identity and for a null sender, whose envelope-from is
 // postmaster@<HELO> (RFC 7208 section 2.4).
 //
+// The receiver's border settings add to it (see [Checker]): a skipped
+// check is "none" with a comment saying it was skipped and why, and the
+// key x-skipped; a match of a local rule has "local rule" in its comment
+// and in mechanism=; a best guess adds x-bestguess and an allowed sender
+// x-allowed.
+//
 // Whatever the inputs hold, the field is one well-formed header field of
 // printable ASCII: a character outside it (CR, LF, other controls,
 // non-ASCII) becomes "?" or a space, a value that is not a dot-atom is a

@@ -41,6 +41,10 @@
 //   - Explanation text (exp=) is checked against the grammar of section
 //     7.1; text that does not follow it, or an exp= domain with no single
 //     TXT record, falls back to [Checker.DefaultExplanation] (section 6.2).
+//   - The receiver's settings of [Checker] after Now (trusted relays and
+//     forwarders, local rules, the best guess, the allow-list) are outside
+//     RFC 7208 and off by default; CheckHost never applies them. A check
+//     they skip is reported as None with Outcome.Skipped set.
 //   - Header fields and SMTP replies replace non-ASCII and control
 //     characters from the client or DNS with "?" or a space and cut long
 //     values; Authentication-Results values also replace white space, ";",
@@ -153,12 +157,12 @@ type Outcome struct {
 
 	// The receiver's border settings (border.go) add these.
 	//
-	// Skipped is set, with Result None and nothing else evaluated, when
-	// the check was not made because the receiver trusts the connection
-	// (Checker.TrustedRelays and the fields after it). None is the only
-	// result of RFC 7208 that claims nothing; the header fields say
-	// "skipped" and a [Policy] accepts.
-	Skipped Skip
+	// Skipped is not nil, with Result None and nothing else evaluated,
+	// when the check was not made because the receiver trusts the
+	// connection (Checker.TrustedRelays and the fields after it). None is
+	// the only result of RFC 7208 that claims nothing; the header fields
+	// say "skipped" and a [Policy] accepts.
+	Skipped *Skip
 	// LocalRule reports that the deciding term, Mechanism, came from
 	// Checker.LocalRules rather than from a record; MechanismDomain is
 	// then empty.

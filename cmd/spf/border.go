@@ -140,7 +140,7 @@ func newBorderAnswer(out *spf.Outcome, reportOnly bool) *borderAnswer {
 // borderOf returns the border part of an answer where the outcome has
 // something to say (batch and trace answers), else nil.
 func borderOf(out *spf.Outcome) *borderAnswer {
-	if out.Skipped.Reason == spf.NotSkipped && !out.LocalRule && !out.Guessed && out.Allowed == "" {
+	if out.Skipped == nil && !out.LocalRule && !out.Guessed && out.Allowed == "" {
 		return nil
 	}
 	return newBorderAnswer(out, false)
