@@ -53,7 +53,7 @@ func AuthenticationResults(authservID string, outcomes ...*Outcome) string {
 		f.word(id + ";")
 		f.word("none")
 		if skip != nil {
-			f.comment(skip.Receiver, skip.describe())
+			f.comment(skip.Receiver, skip.describeHeader())
 		}
 		return string(f.b)
 	}
@@ -65,7 +65,7 @@ func AuthenticationResults(authservID string, outcomes ...*Outcome) string {
 		n--
 		f.forceFold = true
 		f.word("spf=" + resultToken(o.Result))
-		f.comment(o.Receiver, o.describe())
+		f.comment(o.Receiver, o.describeHeader()) // border.go
 		var prop string
 		if o.Identity == IdentityHELO {
 			prop = "smtp.helo=" + authresDomain(o.HELO)

@@ -42,8 +42,9 @@ type Skip struct {
 
 // String says why the check was skipped, in words that start with
 // "trusted relay", "trusted forwarder" or "trusted HELO name", such as
-// "trusted relay 192.0.2.0/24" or "trusted forwarder example.net (SPF
-// pass)"; "" for nil.
+// "trusted relay 192.0.2.0/24", "trusted forwarder example.net by SPF
+// pass" or "trusted forwarder example.net by PTR name mx.example.net";
+// "" for nil.
 func (s *Skip) String() string {
 	if s == nil {
 		return ""
@@ -52,11 +53,11 @@ func (s *Skip) String() string {
 	case SkipTrustedRelay:
 		return "trusted relay " + s.Relay.String()
 	case SkipTrustedHELO:
-		return "trusted HELO name " + s.Domain + " (SPF pass)"
+		return "trusted HELO name " + s.Domain + " by SPF pass"
 	case SkipForwarderSPF:
-		return "trusted forwarder " + s.Domain + " (SPF pass)"
+		return "trusted forwarder " + s.Domain + " by SPF pass"
 	case SkipForwarderPTR:
-		return "trusted forwarder " + s.Domain + " (PTR name " + s.Name + ")"
+		return "trusted forwarder " + s.Domain + " by PTR name " + s.Name
 	}
 	return ""
 }
@@ -161,8 +162,11 @@ func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender str
 	for _, name := range names {
 		for _, f := range c.TrustedForwarderNames {
 			d, ok := normalizeDomain(f)
-			if ok && isSubdomain(name, d) && e.validate(0, name) {
-				return &Skip{Reason: SkipForwarderPTR, Domain: d, Name: strings.ToLower(strings.TrimSuffix(name, "."))}
+			// A name from DNS must be a valid domain name before it is
+			// reported: it goes into headers and logs.
+			n := strings.ToLower(strings.TrimSuffix(name, "."))
+			if ok && validDomain(n) && isSubdomain(n, d) && e.validate(0, name) {
+				return &Skip{Reason: SkipForwarderPTR, Domain: d, Name: n}
 			}
 		}
 	}
@@ -223,9 +227,26 @@ func (o *Outcome) MayBounce() bool {
 	return o.Result != Fail && o.Result != SoftFail
 }
 
+// describeHeader is describe with what the header comments add beside
+// the result: the best guess and the allow-list, which replies leave out
+// (no verdict depends on them).
+func (o *Outcome) describeHeader() string {
+	s := o.describe()
+	if o.Skipped != nil {
+		return s
+	}
+	if o.Guessed {
+		s += ", best guess " + resultToken(o.BestGuess)
+	}
+	if o.Allowed != "" {
+		s += ", sender allowed by " + commentText(o.Allowed, maxHeaderValue)
+	}
+	return s
+}
+
 // describe says in plain words what the check found (see describeResult),
-// with what the receiver's border settings changed: a skipped check, a
-// match of a local rule, the best guess and the allow-list.
+// as header comments and replies write it, with what the receiver's
+// border settings changed: a skipped check, a match of a local rule.
 func (o *Outcome) describe() string {
 	if o.Skipped != nil {
 		return "SPF check skipped for " + commentText(o.Skipped.String(), maxHeaderValue)
@@ -242,12 +263,6 @@ func (o *Outcome) describe() string {
 		default:
 			s = ip + " is neither permitted nor denied for " + domain + " by a local rule of the receiver"
 		}
-	}
-	if o.Guessed {
-		s += ", best guess " + resultToken(o.BestGuess)
-	}
-	if o.Allowed != "" {
-		s += ", sender allowed by " + commentText(o.Allowed, maxHeaderValue)
 	}
 	return s
 }

@@ -48,7 +48,7 @@ func (o *Outcome) ReceivedSPFWith(ext ...HeaderParam) string {
 	var f folder
 	f.start("Received-SPF")
 	f.word(resultToken(o.Result))
-	f.comment(o.Receiver, o.describe())
+	f.comment(o.Receiver, o.describeHeader()) // border.go
 
 	var pairs []HeaderParam
 	add := func(k, v string) { pairs = append(pairs, HeaderParam{k, v}) }
