@@ -45,7 +45,7 @@ func (b *borderFlags) register(fs *flag.FlagSet) {
 		b.localRules = l
 		return nil
 	})
-	fs.Var(bestGuessFlag{&b.bestGuess}, "best-guess", "for a domain without a record, evaluate `RECORD` (default \""+spf.DefaultBestGuess+"\") and report it beside the result")
+	fs.Var(bestGuessFlag{&b.bestGuess}, "best-guess", "for a domain without a record, evaluate a guess (--best-guess=RECORD, or \""+spf.DefaultBestGuess+"\") and report it beside the result, never as the result")
 	fs.Func("allow", "report a sender that matches `PATTERN` (*@example.com, *@*.example.com, news@example.org) and passes; repeatable", func(s string) error {
 		if i := strings.LastIndexByte(s, '@'); i <= 0 || i == len(s)-1 {
 			return fmt.Errorf("not an address pattern: %q", s)

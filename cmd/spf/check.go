@@ -32,6 +32,11 @@ With --batch, each line of standard input is a JSON query such as
 the answer), and each answer is a line of JSON, in the order of the
 input. A line that is not a valid query gets an answer with "error".
 
+The receiver's settings (--trusted-relay, --forwarder, --local-rules,
+--best-guess, --allow, --report-only) are those of a mail server: a
+skipped check is none with the reason in "skipped", and a best guess is
+reported beside the result, never as it.
+
 Example:
   spf check --zone testdata/demo.zone --ip 198.51.100.7 --sender alice@example.com --helo mail.example.com
 
