@@ -247,7 +247,8 @@ type Checker struct {
 	// TrustedForwarders are domains whose own SPF record, evaluated for
 	// the client with its own lookup limits, passes it: their clients are
 	// not checked (policyd-spf's Domain_Whitelist). Each costs a
-	// check_host() on every check that reaches it.
+	// check_host() on every check that reaches it, traced by Trace like
+	// the check's own evaluation.
 	TrustedForwarders []string
 	// TrustedForwarderNames are domains under which a validated PTR name
 	// of the client (forward-confirmed, as RFC 7208 section 5.5 validates
