@@ -192,3 +192,24 @@ func TestParseLocalRules(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalRulesTrace: the trace names a local term as one.
+func TestLocalRulesTrace(t *testing.T) {
+	t.Parallel()
+	rules, err := spf.ParseLocalRules("ip4:203.0.113.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var terms []string
+	c := &spf.Checker{Resolver: localRulesZone(), LocalRules: rules, Trace: func(ev spf.Event) {
+		if ev.Kind == spf.EventTerm {
+			terms = append(terms, fmt.Sprintf("%s %v", ev.Term, ev.Matched))
+		}
+	}}
+	if _, err := c.Check(context.Background(), netip.MustParseAddr("203.0.113.2"), "", "a@deny.example"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"local rule ip4:203.0.113.2 true"}, terms); diff != "" {
+		t.Errorf("term events (-want +got):\n%s", diff)
+	}
+}
