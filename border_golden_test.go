@@ -35,12 +35,13 @@ func TestGoldenBorderHeaders(t *testing.T) {
 	}
 	tests := []struct {
 		name, ip, sender string
+		keys             map[string]string // Received-SPF values read back
 	}{
-		{"border-skipped", "10.1.2.3", "alice@example.com"},
-		{"border-local-rule-pass", "203.0.113.2", "bob@plain.example"},
-		{"border-best-guess", "192.0.2.200", "erin@none.example"},
-		{"border-allowed", "192.0.2.1", "alice@example.com"},
-		{"border-report-only-fail", "198.51.100.7", "bob@plain.example"},
+		{"border-skipped", "10.1.2.3", "alice@example.com", map[string]string{"x-skipped": "trusted relay 10.0.0.0/8"}},
+		{"border-local-rule-pass", "203.0.113.2", "bob@plain.example", map[string]string{"mechanism": "local rule a:relay.example.net"}},
+		{"border-best-guess", "192.0.2.200", "erin@none.example", map[string]string{"x-bestguess": "pass"}},
+		{"border-allowed", "192.0.2.1", "alice@example.com", map[string]string{"x-allowed": "*@example.com"}},
+		{"border-report-only-fail", "198.51.100.7", "bob@plain.example", map[string]string{"mechanism": "-all"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +50,15 @@ func TestGoldenBorderHeaders(t *testing.T) {
 			ar := AuthenticationResults("mx.example.org", &out)
 			checkField(t, rs, "Received-SPF")
 			checkField(t, ar, "Authentication-Results")
+			p, err := parseReceivedSPF(rs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range tt.keys {
+				if got := p.Values[k]; got != want {
+					t.Errorf("Received-SPF %s=%q, want %q", k, got, want)
+				}
+			}
 			v := Policy{Reject: RejectNotPass}.Verdict(nil, &out)
 			checkReply(t, &v)
 			ro := Policy{ReportOnly: true}.Verdict(nil, &out)
