@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-msgauth/authres"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -84,4 +85,52 @@ func TestGoldenBorderHeaders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzBorderHeaders: whatever the border fields hold (a PTR name from DNS,
+// a pattern from configuration, a local term), both header fields stay
+// well-formed, read back with only the keys they may have, and a skipped
+// check gives go-msgauth no SPF result.
+func FuzzBorderHeaders(f *testing.F) {
+	f.Add(uint8(Pass), uint8(SkipForwarderPTR), "fwd.example", "a.fwd.example", "*@example.com", "ip4:192.0.2.1", true, uint8(Pass))
+	f.Add(uint8(Fail), uint8(0), "", "", "x\r\ny: z", "(((;=", false, uint8(Neutral))
+	f.Add(uint8(None), uint8(SkipTrustedRelay), "\"q\"", "ü\xff", "", "", false, uint8(200))
+	f.Fuzz(func(t *testing.T, result, reason uint8, domain, name, allowed, mech string, local bool, guess uint8) {
+		o := &Outcome{Result: Result(result % 7), Sender: "a@example.com", Domain: "example.com", Receiver: "mx.example.org",
+			ClientIP: netip.MustParseAddr("192.0.2.1"), Mechanism: mech, LocalRule: local, Allowed: allowed}
+		if reason%5 != 0 {
+			o.Result = None
+			o.Skipped = &Skip{Reason: SkipReason(reason % 5), Relay: netip.MustParsePrefix("10.0.0.0/8"), Domain: domain, Name: name}
+		}
+		if guess < 7 {
+			o.Guessed, o.BestGuess = true, Result(guess)
+		}
+		h := o.ReceivedSPF()
+		if err := fieldError(h, "Received-SPF"); err != nil {
+			t.Fatalf("%v in %q", err, h)
+		}
+		p, err := parseReceivedSPF(h)
+		if err != nil {
+			t.Fatalf("parse: %v in %q", err, h)
+		}
+		for _, k := range p.Keys {
+			switch k {
+			case "client-ip", "envelope-from", "receiver", "identity", "mechanism", "x-skipped", "x-bestguess", "x-allowed":
+			default:
+				t.Fatalf("unexpected key %q in %q", k, h)
+			}
+		}
+		a := AuthenticationResults("", o)
+		if err := fieldError(a, "Authentication-Results"); err != nil {
+			t.Fatalf("%v in %q", err, a)
+		}
+		_, results, err := authres.Parse(strings.ReplaceAll(strings.TrimPrefix(a, "Authentication-Results:"), "\r\n", ""))
+		want := 1
+		if o.Skipped != nil {
+			want = 0
+		}
+		if err != nil || len(results) != want {
+			t.Fatalf("go-msgauth read %d results, error %v, in %q", len(results), err, a)
+		}
+	})
 }
