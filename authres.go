@@ -16,7 +16,10 @@ import "strings"
 // or smtp.helo=<HELO name> for the HELO identity, which includes a null
 // sender (RFC 8601 section 2.7.2). smtp.mailfrom is the whole address when
 // its local part is a dot-atom, else only its domain. With no outcome the
-// value is "<authserv-id>; none".
+// value is "<authserv-id>; none". A skipped check (Outcome.Skipped) gives
+// no resinfo, since no authentication was made (RFC 8601 section 2.2);
+// where no other outcome is left the value is "<authserv-id>; none" with a
+// comment saying why the check was skipped.
 //
 // The output is printable ASCII whatever the inputs hold, and simple
 // enough for readers that split at ";" and white space: comments never
@@ -36,8 +39,12 @@ func AuthenticationResults(authservID string, outcomes ...*Outcome) string {
 		}
 	}
 	var n int
+	var skip *Outcome // a skipped check: no resinfo (border.go)
 	for _, o := range outcomes {
-		if o != nil {
+		switch {
+		case skipped(o):
+			skip = o
+		case o != nil:
 			n++
 		}
 	}
@@ -45,17 +52,20 @@ func AuthenticationResults(authservID string, outcomes ...*Outcome) string {
 	if n == 0 {
 		f.word(id + ";")
 		f.word("none")
+		if skip != nil {
+			f.comment(skip.Receiver, skip.describeHeader())
+		}
 		return string(f.b)
 	}
 	f.word(id + ";")
 	for _, o := range outcomes {
-		if o == nil {
+		if o == nil || skipped(o) {
 			continue
 		}
 		n--
 		f.forceFold = true
 		f.word("spf=" + resultToken(o.Result))
-		f.comment(o.Receiver, o.describe())
+		f.comment(o.Receiver, o.describeHeader()) // border.go
 		var prop string
 		if o.Identity == IdentityHELO {
 			prop = "smtp.helo=" + authresDomain(o.HELO)

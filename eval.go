@@ -25,6 +25,7 @@ type evaluation struct {
 	lookups, voids                      int
 	authenticated                       bool
 	defaultExp                          string
+	local                               []Term // Checker.LocalRules (localrules.go)
 
 	buf []byte // macro expansion
 
@@ -54,6 +55,7 @@ type hostResult struct {
 	mechDomain string // the domain whose record holds mech
 	exp        string
 	fromDomain bool
+	local      bool // mech is one of the receiver's local rules
 }
 
 // evaluations keeps evaluations, with their buffers, for reuse: a check
@@ -202,6 +204,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 	out.Explanation, out.FromDomain = r.exp, r.fromDomain
 	out.Lookups, out.VoidLookups = e.lookups, e.voids
 	out.Authenticated = e.authenticated
+	out.LocalRule = r.local
 	return out, out.Problem
 }
 
@@ -258,6 +261,11 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 		if !t.Kind.IsMechanism() {
 			continue
 		}
+		if t.Kind == KindAll && depth == 0 && e.local != nil {
+			if r, ok := e.localRules(domain); ok { // localrules.go
+				return r
+			}
+		}
 		if t.Kind.QueriesDNS() {
 			if r, over := e.countLookup(depth, domain, t); over {
 				return r
@@ -277,6 +285,11 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 		}
 	}
 
+	if depth == 0 && e.local != nil {
+		if r, ok := e.localRules(domain); ok { // localrules.go
+			return r
+		}
+	}
 	// Section 6.1: with no match, a redirect modifier (never present
 	// beside "all", which always matches) replaces this record.
 	for i := range terms {

@@ -23,6 +23,12 @@ type HeaderParam struct {
 // HELO identity and for a null sender, whose envelope-from is
 // postmaster@<HELO> (RFC 7208 section 2.4).
 //
+// The receiver's border settings add to it (see [Checker]): a skipped
+// check is "none" with a comment saying it was skipped and why, and the
+// key x-skipped; a match of a local rule has "local rule" in its comment
+// and in mechanism=; a best guess adds x-bestguess and an allowed sender
+// x-allowed.
+//
 // Whatever the inputs hold, the field is one well-formed header field of
 // printable ASCII: a character outside it (CR, LF, other controls,
 // non-ASCII) becomes "?" or a space, a value that is not a dot-atom is a
@@ -42,7 +48,7 @@ func (o *Outcome) ReceivedSPFWith(ext ...HeaderParam) string {
 	var f folder
 	f.start("Received-SPF")
 	f.word(resultToken(o.Result))
-	f.comment(o.Receiver, o.describe())
+	f.comment(o.Receiver, o.describeHeader()) // border.go
 
 	var pairs []HeaderParam
 	add := func(k, v string) { pairs = append(pairs, HeaderParam{k, v}) }
@@ -63,7 +69,7 @@ func (o *Outcome) ReceivedSPFWith(ext ...HeaderParam) string {
 	case Pass, Fail, SoftFail, Neutral:
 		switch {
 		case o.Mechanism != "":
-			add("mechanism", o.Mechanism)
+			add("mechanism", o.mechanismText()) // border.go
 		case o.Result == Neutral:
 			// Section 9.1: "if no mechanisms matched, substitute the
 			// word 'default'".
@@ -73,6 +79,7 @@ func (o *Outcome) ReceivedSPFWith(ext ...HeaderParam) string {
 	if o.Problem != nil {
 		add("problem", o.Problem.Error())
 	}
+	pairs = append(pairs, o.borderParams()...) // border.go
 	for _, p := range ext {
 		if isExtensionKey(p.Key) {
 			pairs = append(pairs, p)
@@ -127,11 +134,11 @@ func (o *Outcome) envelopeFrom() string {
 	return ""
 }
 
-// describe says in plain words what the check found, as the comments of
+// describeResult says in plain words what the check found, as the comments of
 // Received-SPF and Authentication-Results and the replies of a [Verdict]
 // write it. The words taken from the outcome are safe for a comment (see
 // commentText).
-func (o *Outcome) describe() string {
+func (o *Outcome) describeResult() string {
 	d := o.Domain
 	if d == "" {
 		d = o.checkedDomain()

@@ -63,6 +63,11 @@
 //   - Explanation text is checked against the grammar of section 7.1; text
 //     that does not follow it, or an exp= domain without exactly one TXT
 //     record, falls back to [Checker.DefaultExplanation].
+//   - Receiver settings (trusted relays and forwarders, local rules, the
+//     best guess, see "At the border" below) are outside RFC 7208: all are
+//     off by default, and CheckHost never applies them. A skipped check is
+//     reported as none with Outcome.Skipped, never as a result that was
+//     computed.
 //   - Header fields and SMTP replies replace non-ASCII and control
 //     characters from the client or DNS with "?" or a space and cut long
 //     values; Authentication-Results values also replace white space, ";",
@@ -172,6 +177,27 @@ type Outcome struct {
 	Authenticated bool
 	// Receiver is the receiver's name, as %{r} expands it.
 	Receiver string
+
+	// The receiver's border settings (border.go) add these.
+	//
+	// Skipped is not nil, with Result None and nothing else evaluated,
+	// when the check was not made because the receiver trusts the
+	// connection (Checker.TrustedRelays and the fields after it). None is
+	// the only result of RFC 7208 that claims nothing; the header fields
+	// say "skipped" and a [Policy] accepts.
+	Skipped *Skip
+	// LocalRule reports that the deciding term, Mechanism, came from
+	// Checker.LocalRules rather than from a record; MechanismDomain is
+	// then empty.
+	LocalRule bool
+	// Guessed reports that the result was none and Checker.BestGuess was
+	// evaluated; BestGuess is then its result, never Fail or SoftFail.
+	// The guess is never the Result, and no Verdict depends on it.
+	Guessed   bool
+	BestGuess Result
+	// Allowed is the pattern of Checker.AllowOnPass that the sender
+	// matched with a pass; "" otherwise.
+	Allowed string
 }
 
 // A Checker evaluates SPF with its settings. The zero Checker is ready to
@@ -227,6 +253,45 @@ type Checker struct {
 	Trace func(Event)
 	// Now returns the time %{t} expands to; if nil, [time.Now].
 	Now func() time.Time
+
+	// The receiver's border settings (border.go, localrules.go,
+	// bestguess.go). Check and CheckHELO apply them; CheckHost does not.
+	// Every zero value turns its setting off.
+	//
+	// TrustedRelays are the networks whose connections are not checked at
+	// all (a secondary MX, an antispam gateway, internal relays): no DNS
+	// query is made and the outcome has Skipped set. policyd-spf calls
+	// them skip_addresses and Whitelist. Empty by default, so that a check
+	// of 127.0.0.1 stays what RFC 7208 says.
+	TrustedRelays []netip.Prefix
+	// TrustedHELONames are HELO names whose clients are not checked when
+	// the HELO name's own SPF record passes the client (policyd-spf's
+	// HELO_Whitelist).
+	TrustedHELONames []string
+	// TrustedForwarders are domains whose own SPF record, evaluated for
+	// the client with its own lookup limits, passes it: their clients are
+	// not checked (policyd-spf's Domain_Whitelist). Each costs a
+	// check_host() on every check that reaches it, traced by Trace like
+	// the check's own evaluation.
+	TrustedForwarders []string
+	// TrustedForwarderNames are domains under which a validated PTR name
+	// of the client (forward-confirmed, as RFC 7208 section 5.5 validates
+	// it) makes the client trusted (policyd-spf's Domain_Whitelist_PTR).
+	TrustedForwarderNames []string
+	// LocalRules are terms the receiver trusts for every domain,
+	// evaluated in the domain's top-level record before its first "all";
+	// see [ParseLocalRules]. nil for none.
+	LocalRules *LocalRules
+	// BestGuess is a record evaluated for a domain whose result is none,
+	// reported in Outcome.BestGuess, never as the result; see
+	// [DefaultBestGuessRecord]. nil for no guess.
+	BestGuess *Record
+	// AllowOnPass are sender patterns ("*@example.com",
+	// "*@*.example.com", "news@example.org") that Outcome.Allowed reports
+	// when the MAIL FROM result is a pass from the domain's own record
+	// (a spam filter's whitelist_from_spf). The domain is matched in any
+	// case, the local part exactly.
+	AllowOnPass []string
 }
 
 // Check evaluates SPF for the MAIL FROM identity with the zero [Checker];
@@ -277,9 +342,12 @@ func (c *Checker) CheckHost(ctx context.Context, ip netip.Addr, domain, sender s
 	return e.run(ctx, c, sender, IdentityMailFrom, domain)
 }
 
-func (c *Checker) check(ctx context.Context, ip netip.Addr, helo, sender string, id Identity, local, domain string) (Outcome, error) {
+// evaluate is the check_host() of Check and CheckHELO, with the
+// receiver's local rules; border.go wraps it in the other settings.
+func (c *Checker) evaluate(ctx context.Context, ip netip.Addr, helo, sender string, id Identity, local, domain string) (Outcome, error) {
 	e := c.newEvaluation(ip, helo, sender, local, domain)
 	defer e.release()
+	e.local = c.LocalRules.terms() // localrules.go
 	return e.run(ctx, c, sender, id, domain)
 }
 

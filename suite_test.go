@@ -73,7 +73,13 @@ func checkSuiteTest(t *testing.T, c *spf.Checker, st spftest.SuiteTest, tally *s
 	if err != nil {
 		t.Fatalf("host %q: %v", st.Host, err)
 	}
+	if st.Receiver != nil {
+		c = receiverChecker(t, c, st)
+	}
 	out, err := c.Check(context.Background(), ip, st.HELO, st.MailFrom)
+	if st.Receiver != nil {
+		checkBorder(t, st, &out) // border_suite_test.go
+	}
 	if !slices.Contains(st.Results, out.Result) {
 		t.Errorf("spec %s: Check(%s, %q, %q) = %v (problem: %v), want %v", st.Spec, st.Host, st.HELO, st.MailFrom, out.Result, out.Problem, st.Results)
 	}

@@ -85,6 +85,11 @@ type Policy struct {
 	// AcceptTempError accepts a temperror. By default a temperror is
 	// deferred with 451 4.7.24 (RFC 7208 section 8.6, RFC 7372).
 	AcceptTempError bool
+	// ReportOnly makes every verdict Accept, while a verdict that would
+	// have been Reject or Defer says so (Verdict.ReportOnly and Would) and
+	// keeps its code and lines: for an operator who logs and counts what
+	// SPF would reject before enforcing it.
+	ReportOnly bool
 }
 
 // A Verdict is what a receiver does about SPF at one step of an SMTP
@@ -107,6 +112,13 @@ type Verdict struct {
 	Lines []string
 	// Outcome is the check that decided a Reject or Defer; nil for Accept.
 	Outcome *Outcome
+	// ReportOnly is set when Policy.ReportOnly turned a Reject or Defer
+	// into this Accept: Would is then the action an enforcing Policy
+	// would have taken, and Code, EnhancedCode, Lines and Outcome are
+	// those of its verdict (see [Verdict.WouldReply]). Would is Accept
+	// otherwise.
+	ReportOnly bool
+	Would      Action
 }
 
 // Reply returns the verdict as an SMTP reply, every line with the reply
@@ -151,7 +163,11 @@ func (v Verdict) Status() string {
 // then the MAIL FROM result: a permerror gives Reject (550 5.7.24) when
 // p.RejectPermError is set, a temperror Defer (451 4.7.24) unless
 // p.AcceptTempError is set, another result Reject (550 5.7.23) when
-// p.Reject rejects it; anything else is Accept.
+// p.Reject rejects it; anything else is Accept. A skipped check
+// (Outcome.Skipped) is judged as one not made, so it never rejects; a best
+// guess (Outcome.BestGuess) changes nothing. Under p.ReportOnly the
+// verdict is always Accept, with ReportOnly and Would set where it would
+// have been Reject or Defer.
 //
 // The reply of a fail carries Outcome.Explanation: the domain's own
 // explanation, introduced by "The domain <domain> explains:", or the
@@ -159,6 +175,9 @@ func (v Verdict) Status() string {
 // from the client is made printable ASCII and wrapped into lines of at
 // most 512 bytes with their codes, 12 lines at most.
 func (p Policy) Verdict(helo, mailFrom *Outcome) Verdict {
+	if v, ok := p.border(helo, mailFrom); ok { // border.go
+		return v
+	}
 	nullSender := mailFrom != nil && mailFrom.Identity == IdentityHELO
 	h := helo
 	if h == nil && nullSender {

@@ -37,6 +37,130 @@ type SuiteTest struct {
 	// checks one; "DEFAULT" stands for the checker's default explanation.
 	Explanation    string
 	HasExplanation bool
+
+	// Receiver holds the receiver's settings of the test, from our
+	// extension of the format (a "receiver" mapping); nil without one.
+	// The tests of the openspf suite have none.
+	Receiver *Receiver
+	// The expectations of a test with a Receiver, from the test keys
+	// "skipped" (a prefix of Outcome.Skipped.String()), "local-rule"
+	// (true or false), "best-guess" (the result of the guess; absent when
+	// no guess is made) and "allowed" (the pattern). Absent keys expect
+	// nothing skipped, no local rule, no guess and no pattern.
+	Skipped   string
+	LocalRule bool
+	BestGuess string
+	Allowed   string
+}
+
+// Receiver is our extension of the openspf format for what a receiver
+// sets around check_host(), a test's "receiver" mapping:
+//
+//	receiver:
+//	  local-rules: ip4:203.0.113.2 a:relay.example.net
+//	  best-guess: default            # or a record, "v=spf1 a/24 ?all"
+//	  trusted-relays: [192.0.2.0/24]
+//	  trusted-helo: [mx.example.net]
+//	  forwarders: [fwd.example]      # authorize the client by SPF
+//	  forwarder-names: [fwd.example] # the client's validated PTR name
+//	  allow: ["*@example.com"]
+//
+// Each key maps onto the [spf.Checker] field of the same meaning; see
+// [Receiver.Configure].
+type Receiver struct {
+	LocalRules     string
+	BestGuess      string
+	TrustedRelays  []string
+	TrustedHELO    []string
+	Forwarders     []string
+	ForwarderNames []string
+	Allow          []string
+}
+
+// Configure sets the fields of c that r names: LocalRules,
+// BestGuess ("default" is [spf.DefaultBestGuess]), TrustedRelays,
+// TrustedHELONames, TrustedForwarders, TrustedForwarderNames and
+// AllowOnPass. It reports local rules, a record or a prefix that does
+// not parse.
+func (r *Receiver) Configure(c *spf.Checker) error {
+	if r.LocalRules != "" {
+		l, err := spf.ParseLocalRules(r.LocalRules)
+		if err != nil {
+			return err
+		}
+		c.LocalRules = l
+	}
+	switch r.BestGuess {
+	case "":
+	case "default":
+		c.BestGuess = spf.DefaultBestGuessRecord()
+	default:
+		rec, err := spf.Parse(r.BestGuess)
+		if err != nil {
+			return err
+		}
+		c.BestGuess = rec
+	}
+	for _, p := range r.TrustedRelays {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			return err
+		}
+		c.TrustedRelays = append(c.TrustedRelays, prefix)
+	}
+	c.TrustedHELONames = append(c.TrustedHELONames, r.TrustedHELO...)
+	c.TrustedForwarders = append(c.TrustedForwarders, r.Forwarders...)
+	c.TrustedForwarderNames = append(c.TrustedForwarderNames, r.ForwarderNames...)
+	c.AllowOnPass = append(c.AllowOnPass, r.Allow...)
+	return nil
+}
+
+// parseReceiver reads a test's "receiver" mapping.
+func parseReceiver(n *yaml.Node) (*Receiver, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: receiver is a mapping", n.Line)
+	}
+	var r Receiver
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i].Value, n.Content[i+1]
+		list := func() ([]string, error) {
+			vals := []*yaml.Node{val}
+			if val.Kind == yaml.SequenceNode {
+				vals = val.Content
+			}
+			var out []string
+			for _, v := range vals {
+				if v.Kind != yaml.ScalarNode {
+					return nil, fmt.Errorf("line %d: %s takes scalars", v.Line, key)
+				}
+				out = append(out, v.Value)
+			}
+			return out, nil
+		}
+		var err error
+		switch key {
+		case "local-rules":
+			r.LocalRules = val.Value
+		case "best-guess":
+			r.BestGuess = val.Value
+		case "trusted-relays":
+			r.TrustedRelays, err = list()
+		case "trusted-helo":
+			r.TrustedHELO, err = list()
+		case "forwarders":
+			r.Forwarders, err = list()
+		case "forwarder-names":
+			r.ForwarderNames, err = list()
+		case "allow":
+			r.Allow, err = list()
+		default:
+			err = fmt.Errorf("line %d: unknown receiver setting %q", n.Content[i].Line, key)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &r, nil
 }
 
 // A ZoneRecord is one entry of a name's list in a scenario's zonedata:
@@ -145,6 +269,20 @@ func parseTest(name string, n *yaml.Node) (SuiteTest, error) {
 			t.MailFrom = val.Value
 		case "explanation":
 			t.Explanation, t.HasExplanation = val.Value, true
+		case "receiver":
+			r, err := parseReceiver(val)
+			if err != nil {
+				return t, fmt.Errorf("test %s: %w", name, err)
+			}
+			t.Receiver = r
+		case "skipped":
+			t.Skipped = val.Value
+		case "local-rule":
+			t.LocalRule = val.Value == "true"
+		case "best-guess":
+			t.BestGuess = val.Value
+		case "allowed":
+			t.Allowed = val.Value
 		case "result":
 			vals := []*yaml.Node{val}
 			if val.Kind == yaml.SequenceNode {

@@ -33,6 +33,11 @@ With --batch, each line of standard input is a JSON query such as
 the answer), and each answer is a line of JSON, in the order of the
 input. A line that is not a valid query gets an answer with "error".
 
+The receiver's settings (--trusted-relay, --forwarder, --local-rules,
+--best-guess, --allow, --report-only) are those of a mail server: a
+skipped check is none with the reason in "skipped", and a best guess is
+reported beside the result, never as it.
+
 Example:
   spf check --zone testdata/demo.zone --ip 198.51.100.7 --sender alice@example.com --helo mail.example.com
 
@@ -146,6 +151,8 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var q queryFlags
 	q.register(fs)
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of text")
+	var border borderFlags // border.go
+	border.register(fs)
 	batch := fs.Bool("batch", false, "read JSON queries from standard input, one a line, and answer each with a line of JSON")
 	concurrency := fs.Int("concurrency", 64, "with --batch, how many checks run at once")
 	pos, help, err := parseArgs(fs, args, stdout, checkUsage)
@@ -160,6 +167,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(stderr, "check", err)
 	}
 	c := &spf.Checker{Resolver: res, Receiver: q.receiver, Timeout: q.timeout}
+	border.configure(c)
 	if *batch {
 		if len(pos) > 0 || q.ip != "" || q.sender != "" || q.helo != "" || q.heloOnly {
 			return fail(stderr, "check", usagef("--batch reads its queries from standard input; give no IP, sender or HELO"))
@@ -178,6 +186,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(stderr, "check", err)
 	}
 	a := newAnswer(&out)
+	a.borderAnswer = newBorderAnswer(&out, border.reportOnly)
 	if *jsonOut {
 		b, err := json.Marshal(a)
 		if err != nil {
@@ -210,6 +219,8 @@ type answer struct {
 	// and a tab.
 	ReceivedSPF           string `json:"received_spf"`
 	AuthenticationResults string `json:"authentication_results"`
+	// The receiver's border settings add these (border.go).
+	*borderAnswer
 }
 
 func newAnswer(out *spf.Outcome) *answer {
@@ -228,6 +239,7 @@ func newAnswer(out *spf.Outcome) *answer {
 		ReceivedSPF:     out.ReceivedSPF(),
 		// The authserv-id is the receiver's name (--receiver).
 		AuthenticationResults: spf.AuthenticationResults("", out),
+		borderAnswer:          borderOf(out),
 	}
 	if out.Problem != nil {
 		a.Problem = out.Problem.Error()
@@ -256,6 +268,7 @@ func (a *answer) writeText(w io.Writer) {
 	line("mechanism", mech)
 	line("explanation", a.Explanation)
 	line("problem", a.Problem)
+	a.borderAnswer.writeText(line) // border.go
 	line("lookups", fmt.Sprintf("%d of %d, void lookups %d of %d", a.Lookups, spf.DefaultMaxLookups, a.VoidLookups, spf.DefaultMaxVoidLookups))
 	if a.ReceivedSPF != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.ReplaceAll(a.ReceivedSPF, "\r\n", "\n"))

@@ -1,0 +1,72 @@
+package spf
+
+import "context"
+
+// DefaultBestGuess is the usual best-guess record for domains without an
+// SPF record: their A and MX hosts' /24 networks and their validated PTR
+// names, and neutral for anything else.
+const DefaultBestGuess = "v=spf1 a/24 mx/24 ptr ?all"
+
+// DefaultBestGuessRecord returns [DefaultBestGuess] parsed, for
+// Checker.BestGuess.
+func DefaultBestGuessRecord() *Record {
+	r, err := Parse(DefaultBestGuess)
+	if err != nil {
+		panic("spf: DefaultBestGuess does not parse: " + err.Error()) // a constant: cannot happen
+	}
+	return r
+}
+
+// bestGuess evaluates Checker.BestGuess for the domain of out, whose
+// result is none, as if the domain published it: with the Checker's
+// resolver for every other query, its own lookup limits, and no local
+// rules. It sets out.Guessed and out.BestGuess, made neutral where the
+// guess gives fail or softfail: a guess is never evidence against a
+// sender.
+func (c *Checker) bestGuess(ctx context.Context, out *Outcome, local, domain string) {
+	d, ok := normalizeDomain(domain)
+	if !ok || out.Domain == "" {
+		return // not a domain: nothing to guess for
+	}
+	res := c.Resolver
+	if res == nil {
+		res = systemResolver
+	}
+	g := Checker{
+		Resolver:           guessResolver{Resolver: res, domain: d, record: c.BestGuess.String()},
+		Receiver:           c.Receiver,
+		DefaultExplanation: c.DefaultExplanation,
+		MaxLookups:         c.MaxLookups,
+		MaxVoidLookups:     c.MaxVoidLookups,
+		MaxMXNames:         c.MaxMXNames,
+		MaxPTRNames:        c.MaxPTRNames,
+		Timeout:            c.Timeout,
+		NoPrefetch:         true,
+		Trace:              c.Trace,
+		Now:                c.Now,
+	}
+	e := g.newEvaluation(out.ClientIP, out.HELO, out.Sender, local, domain)
+	defer e.release()
+	o, _ := e.run(ctx, &g, out.Sender, out.Identity, d)
+	out.Guessed, out.BestGuess = true, o.Result
+	if o.Result == Fail || o.Result == SoftFail {
+		out.BestGuess = Neutral
+	}
+}
+
+// A guessResolver answers the TXT query of one domain with the best-guess
+// record, and every other query from the Resolver it wraps.
+type guessResolver struct {
+	Resolver
+	domain, record string
+}
+
+// Lookup implements Resolver.
+func (g guessResolver) Lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
+	if typ == TypeTXT && equalFold(name, g.domain) {
+		return &Response{TXT: []string{g.record}}, nil
+	}
+	return g.Resolver.Lookup(ctx, name, typ)
+}
+
+var _ Resolver = guessResolver{}
