@@ -398,7 +398,7 @@ func (e *Explanation) policy() string {
 		return e.permPolicy()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "The domain %s publishes the SPF record %q.", d, e.Record)
+	fmt.Fprintf(&b, "The domain %s publishes the SPF record \"%s\".", d, e.Record)
 	in := ""
 	if e.TermDomain != "" && e.TermDomain != d {
 		in = " in the record of " + e.TermDomain
@@ -413,9 +413,9 @@ func (e *Explanation) policy() string {
 	}
 	switch {
 	case e.DomainExplanation != "" && e.ExplanationFromDomain:
-		fmt.Fprintf(&b, " The domain's own explanation: %q", e.DomainExplanation)
+		fmt.Fprintf(&b, " The domain's own explanation: \"%s\"", e.DomainExplanation)
 	case e.DomainExplanation != "":
-		fmt.Fprintf(&b, " The receiver's explanation: %q", e.DomainExplanation)
+		fmt.Fprintf(&b, " The receiver's explanation: \"%s\"", e.DomainExplanation)
 	}
 	return b.String()
 }

@@ -522,9 +522,6 @@ var pageTemplate = template.Must(template.New("why").Parse(`<!DOCTYPE html>
 <p id="summary">{{.Summary}}</p>
 <h2>What the policy of {{.Domain}} says</h2>
 <p id="policy">{{.Policy}}</p>
-{{- if .Record}}
-<p>The record: <code class="record">{{.Record}}</code></p>
-{{- end}}
 {{- if .Spend}}
 <p>DNS lookups by term ({{.Lookups}} of {{.MaxLookups}}):</p>
 <ul>{{range .Spend}}<li><code>{{.Term}}</code>: {{.Lookups}}</li>{{end}}</ul>
