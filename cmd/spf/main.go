@@ -5,6 +5,7 @@
 //	spf check [flags] IP SENDER [HELO]   evaluate SPF and print the result
 //	spf trace [flags] IP SENDER [HELO]   show the evaluation step by step
 //	spf lint [flags] DOMAIN              find what is wrong or risky in a policy
+//	spf why [flags] IP SENDER [HELO]     explain a result in plain words (--serve: the Why? page)
 //	spf --version
 //
 // Every subcommand answers DNS from the system's resolver, from the
@@ -72,6 +73,7 @@ Usage:
   spf check [flags] IP SENDER [HELO]   evaluate SPF and print the result
   spf trace [flags] IP SENDER [HELO]   show the evaluation step by step
   spf lint [flags] DOMAIN              find what is wrong or risky in a policy
+  spf why [flags] IP SENDER [HELO]     explain a result in plain words (--serve: the Why? page)
   spf --version                        print the version
 
 Example (offline, against the demo zone of the repository):
@@ -94,6 +96,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runTrace(args[1:], stdout, stderr)
 	case "lint":
 		return runLint(args[1:], stdout, stderr)
+	case "why":
+		return runWhy(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, mainUsage)
 		return 0
@@ -101,7 +105,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "spf %s\n", version())
 		return 0
 	}
-	fmt.Fprintf(stderr, "spf: unknown command %q (want check, trace or lint; see spf --help)\n", args[0])
+	fmt.Fprintf(stderr, "spf: unknown command %q (want check, trace, lint or why; see spf --help)\n", args[0])
 	return exitUsage
 }
 
