@@ -6,8 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,5 +92,52 @@ func TestServeWhy(t *testing.T) {
 	}
 	if !strings.HasPrefix(ln.Addr().String(), "127.0.0.1:") {
 		t.Errorf("listening on %s, want loopback", ln.Addr())
+	}
+}
+
+// TestWhyServeSignal runs "spf why --serve" in-process and stops it with
+// SIGINT, sent once the page answers (the signal is caught by then).
+func TestWhyServeSignal(t *testing.T) {
+	pc, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.Addr().String()
+	pc.Close()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run([]string{"why", "--zone", demoZone, "--serve", addr}, strings.NewReader(""), &out, &errOut)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Get("http://" + addr + "/Why?format=text&ip=192.0.2.10&id=a@example.com")
+		if err == nil {
+			res.Body.Close()
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("spf why --serve ended with %d: %s", code, errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page does not answer: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit status %d, stderr %q", code, errOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("spf why --serve did not stop on SIGINT")
+	}
+	if want := "serving the Why? page on http://" + addr + "/\nstopped\n"; out.String() != want {
+		t.Errorf("output %q, want %q", out.String(), want)
 	}
 }
