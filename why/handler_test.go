@@ -359,7 +359,7 @@ func TestHandlerTimeout(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %s", d)
 	}
-	if res.StatusCode != 200 || !strings.Contains(body, `"result":"temperror"`) {
+	if res.StatusCode != 200 || !strings.Contains(body, `"result":"temperror"`) || !strings.Contains(body, `"failed_lookup":"TXT example.com"`) {
 		t.Errorf("status %d, body %s", res.StatusCode, body)
 	}
 }
