@@ -292,3 +292,37 @@ func appendReplyLines(lines []string, text string) []string {
 	}
 	return lines
 }
+
+// WhyExplanationURL returns a default explanation like [WhyExplanation]
+// that points at the "Why?" page at base instead, such as a receiver's
+// own (package github.com/spf-go/spf/why serves one): base followed by
+// the parameters id (the sender, %{S}), ip (%{C}) and r (%{R}), which the
+// macros URL-escape (RFC 7208 section 7.3). In base, "%" and every byte
+// that is not visible ASCII are written so that they expand to
+// themselves, URL-escaped. WhyExplanationURL("https://www.open-spf.org/Why")
+// is WhyExplanation.
+func WhyExplanationURL(base string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.WriteString("%{o} does not designate %{c} as permitted sender; see ")
+	for i := 0; i < len(base); i++ {
+		switch c := base[i]; {
+		case c == '%':
+			b.WriteString("%%")
+		case c <= ' ' || c >= 0x7f:
+			b.WriteString("%%")
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	switch {
+	case !strings.Contains(base, "?"):
+		b.WriteByte('?')
+	case !strings.HasSuffix(base, "?") && !strings.HasSuffix(base, "&"):
+		b.WriteByte('&')
+	}
+	b.WriteString("id=%{S}&ip=%{C}&r=%{R}")
+	return b.String()
+}

@@ -6,6 +6,7 @@
 //	spf trace [flags] IP SENDER [HELO]   show the evaluation step by step
 //	spf lint [flags] DOMAIN              find what is wrong or risky in a policy
 //	spf serve --zone FILE [flags]        answer DNS from a zone file (a test fixture)
+//	spf why [flags] IP SENDER [HELO]     explain a result in plain words (--serve: the Why? page)
 //	spf --version
 //
 // Every subcommand answers DNS from the system's resolver, from the
@@ -77,6 +78,7 @@ Usage:
   spf trace [flags] IP SENDER [HELO]   show the evaluation step by step
   spf lint [flags] DOMAIN              find what is wrong or risky in a policy
   spf serve --zone FILE [flags]        answer DNS from a zone file (a test fixture)
+  spf why [flags] IP SENDER [HELO]     explain a result in plain words (--serve: the Why? page)
   spf --version                        print the version
 
 Example (offline, against the demo zone of the repository):
@@ -101,6 +103,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runLint(args[1:], stdout, stderr)
 	case "serve":
 		return runServe(args[1:], stdout, stderr)
+	case "why":
+		return runWhy(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, mainUsage)
 		return 0
@@ -108,7 +112,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "spf %s\n", version())
 		return 0
 	}
-	fmt.Fprintf(stderr, "spf: unknown command %q (want check, trace, lint or serve; see spf --help)\n", args[0])
+	fmt.Fprintf(stderr, "spf: unknown command %q (want check, trace, lint, serve or why; see spf --help)\n", args[0])
 	return exitUsage
 }
 
