@@ -28,6 +28,16 @@
 //   - An MX record whose exchange is "." (a null MX, RFC 7505) names no host.
 //   - The %{p} macro looks up at most 10 PTR names; its queries count
 //     against no limit. A DNS error while finding it gives "unknown".
+//   - A time limit that runs out ([Checker.Timeout], [DefaultTimeout] by
+//     default; section 4.6.4) is a temperror wherever it happens, also in
+//     a ptr mechanism, its validation lookups or %{p}, whose other DNS
+//     errors mean no match or "unknown" (section 5.5).
+//   - The explanation (exp= or the default) is cut to 1,024 bytes, and
+//     every byte that is not printable US-ASCII (section 6.2) becomes "?".
+//   - An expanded domain that is not a valid name because its last label
+//     is longer than 253 bytes appears in error messages cut to its last
+//     512 bytes: expansion keeps no more (see the README, "Hostile
+//     records").
 //   - An expanded domain that is not a valid DNS name (an empty label, a
 //     label over 63 bytes) makes a, mx, ptr and exists not match, counted
 //     as a void lookup, and makes include and redirect a permerror.
