@@ -16,10 +16,20 @@ import (
 // RFC 7208 section 4.6.4 shared by every record it visits, and buffers
 // reused from record to record. It is the only code that queries DNS.
 type evaluation struct {
-	ctx   context.Context
-	res   Resolver
-	trace func(Event)
-	env   macroEnv
+	ctx context.Context
+	// The time limit (RFC 7208 section 4.6.4), none if limit is zero. The
+	// deadline is set from the clock at the first query that may wait, or
+	// by the 32nd call of expired, whichever comes first; only then does ctx
+	// get it (and cancel is set). A check answered from memory in a few
+	// steps thus reads no clock and makes no timer.
+	limit    time.Duration
+	deadline time.Time
+	cancel   context.CancelFunc
+	ticks    uint8 // calls of expired, which looks every 32nd
+	memory   bool  // res answers every query from memory at once
+	res      Resolver
+	trace    func(Event)
+	env      macroEnv
 
 	maxLookups, maxVoids, maxMX, maxPTR int
 	lookups, voids                      int
@@ -30,6 +40,7 @@ type evaluation struct {
 	buf []byte // macro expansion
 
 	ptrDone  bool     // ptrNames holds the validated names of the client
+	ptrLate  bool     // the time limit ran out while finding them
 	ptrNames []string // for %{p}
 
 	prefetch bool           // pf is in use (Checker.NoPrefetch is false)
@@ -122,7 +133,7 @@ func (e *evaluation) release() {
 	if cap(e.buf) > 4096 || e.pf.sent() {
 		return
 	}
-	e.ctx, e.res, e.trace, e.env, e.peek = nil, nil, nil, macroEnv{}, nil
+	e.ctx, e.res, e.trace, e.env, e.peek, e.cancel = nil, nil, nil, macroEnv{}, nil, nil
 	clear(e.ptrNames)
 	clear(e.frames[:cap(e.frames)])
 	evaluations.Put(e)
@@ -149,6 +160,66 @@ func isASCII(s string) bool {
 	return true
 }
 
+// timeLimit is the time limit of one check (RFC 7208 section 4.6.4):
+// Checker.Timeout, DefaultTimeout if it is zero, none if it is negative.
+func (c *Checker) timeLimit() time.Duration {
+	if c.Timeout == 0 {
+		return DefaultTimeout
+	}
+	return c.Timeout
+}
+
+// expired returns the temperror of a check whose time limit ran out or
+// whose context was cancelled (RFC 7208 section 4.6.4), or nil. Every loop
+// whose length a record chooses calls it, so that the limit bounds CPU
+// time as well as waiting on DNS.
+func (e *evaluation) expired(domain string) *hostResult {
+	if e.ptrLate {
+		return timeoutResult(domain, e.timeUp())
+	}
+	// Look every 32nd call: the work between two calls is tens of
+	// microseconds at most, and a clock read can cost 200 ns on a busy
+	// virtual machine, as much as a whole check answered from memory.
+	if e.ticks++; e.ticks%32 != 0 {
+		return nil
+	}
+	err := e.ctx.Err()
+	if err == nil && e.cancel == nil && e.limit > 0 {
+		// No query has waited yet, so ctx does not hold the deadline.
+		if now := time.Now(); e.deadline.IsZero() {
+			e.deadline = now.Add(e.limit)
+		} else if !now.Before(e.deadline) {
+			err = context.DeadlineExceeded
+		}
+	}
+	return timeoutResult(domain, err)
+}
+
+// expiredNow is expired after a query failed: it reads the clock, since
+// the query may have seen the time limit before ctx did.
+func (e *evaluation) expiredNow(domain string) *hostResult {
+	return timeoutResult(domain, e.timeUp())
+}
+
+// timeUp returns the context's error, or context.DeadlineExceeded if the
+// time limit has passed.
+func (e *evaluation) timeUp() error {
+	if err := e.ctx.Err(); err != nil {
+		return err
+	}
+	if !e.deadline.IsZero() && !time.Now().Before(e.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func timeoutResult(domain string, err error) *hostResult {
+	if err == nil {
+		return nil
+	}
+	return &hostResult{result: TempError, err: fmt.Errorf("%w while evaluating %s: %w", ErrTimeout, domain, err)}
+}
+
 func orDefault(v, def int) int {
 	if v <= 0 {
 		return def
@@ -165,6 +236,9 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		Sender:   sender,
 		Receiver: e.env.receiver,
 	}
+	if ctx == nil {
+		ctx = context.Background() // documented on Checker.Check
+	}
 	if !e.env.ip.IsValid() {
 		out.Result = PermError
 		out.Problem = fmt.Errorf("%w: no client IP address", ErrInvalidInput)
@@ -172,6 +246,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 	}
 	if _, ok := e.res.(inMemory); ok {
 		e.prefetch = false
+		e.memory = true
 	}
 	if e.prefetch {
 		e.pf.init(ctx, c.Timeout, e)
@@ -181,10 +256,12 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		e.peek, _ = e.res.(CachedResolver)
 		e.missed = e.peek == nil
 	}
-	if c.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
-		defer cancel()
+	if e.limit = c.timeLimit(); e.limit > 0 {
+		defer func() {
+			if e.cancel != nil {
+				e.cancel()
+			}
+		}()
 	}
 	e.ctx = ctx
 	e.trace = traceOf(ctx, e.trace) // WithTrace's, for this check only
@@ -261,6 +338,9 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 		if !t.Kind.IsMechanism() {
 			continue
 		}
+		if r := e.expired(domain); r != nil {
+			return *r
+		}
 		if t.Kind == KindAll && depth == 0 && e.local != nil {
 			if r, ok := e.localRules(domain); ok { // localrules.go
 				return r
@@ -306,6 +386,9 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 			break
 		}
 		target, ok := e.expandDomain(t.Domain)
+		if r := e.expired(domain); r != nil {
+			return *r // also where %{p} ran out of time
+		}
 		e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, Matched: true})
 		if !ok || !multiLabel(target) {
 			// Section 4.3: a malformed or single-label target is "none"
@@ -380,7 +463,11 @@ func (e *evaluation) match(t *Term, domain string, depth int) (matched bool, fai
 			return false, nil
 		}
 		var ok bool
-		if target, ok = e.expandDomain(t.Domain); !ok {
+		target, ok = e.expandDomain(t.Domain)
+		if r := e.expired(domain); r != nil {
+			return false, r // also where %{p} ran out of time
+		}
+		if !ok {
 			// Not a name DNS could hold: no query, so no match and no
 			// void lookup (section 4.6.4 counts queries that found
 			// nothing).
@@ -423,6 +510,9 @@ func (e *evaluation) matchInclude(t *Term, domain string, depth int) (bool, *hos
 		return false, nil
 	}
 	target, ok := e.expandDomain(t.Domain)
+	if r := e.expired(domain); r != nil {
+		return false, r // also where %{p} ran out of time
+	}
 	if !ok || !multiLabel(target) {
 		// Section 4.3: a malformed or single-label target is "none" at
 		// once, which include turns into a permerror (section 5.2).
@@ -463,6 +553,9 @@ func (e *evaluation) matchMX(t *Term, domain, target string, depth int) (bool, *
 		if host == "" || host == "." {
 			continue // a null MX (RFC 7505) names no host
 		}
+		if r := e.expired(domain); r != nil {
+			return false, r
+		}
 		if !started && e.mustWait(host, typ) {
 			e.pf.hosts(resp.Names[i:], "") // look them up at once, use them in order
 			started = true
@@ -486,10 +579,14 @@ func (e *evaluation) matchMX(t *Term, domain, target string, depth int) (bool, *
 // matchPTR evaluates ptr (section 5.5): a validated name of the client
 // that is target or a subdomain of it. Names that could not match are not
 // validated, which changes no result and saves their queries; DNS errors
-// while validating skip the name.
+// while validating skip the name. A time limit that runs out is not such
+// a DNS error but a temperror (section 4.6.4), in the PTR query too.
 func (e *evaluation) matchPTR(t *Term, domain, target string, depth int) (bool, *hostResult) {
 	resp, void, err := e.query(depth, TypePTR, e.reverseName())
 	if err != nil {
+		if r := e.expiredNow(domain); r != nil {
+			return false, r
+		}
 		return false, nil // section 5.5: a DNS error is no match
 	}
 	if void {
@@ -504,6 +601,9 @@ func (e *evaluation) matchPTR(t *Term, domain, target string, depth int) (bool, 
 		if !isSubdomain(name, target) {
 			continue
 		}
+		if r := e.expired(domain); r != nil {
+			return false, r
+		}
 		if !started && e.mustWait(name, addrType(e.env.ip)) {
 			e.pf.hosts(names[i:], target)
 			started = true
@@ -512,11 +612,15 @@ func (e *evaluation) matchPTR(t *Term, domain, target string, depth int) (bool, 
 			return true, nil
 		}
 	}
+	if r := e.expiredNow(domain); r != nil {
+		return false, r // a validation lookup ran out of time
+	}
 	return false, nil
 }
 
 // validate reports whether name has an address record that is the
-// client's address (section 5.5). Errors count as no.
+// client's address (section 5.5). Errors count as no; the callers look at
+// the time limit.
 func (e *evaluation) validate(depth int, name string) bool {
 	resp, void, err := e.query(depth, addrType(e.env.ip), name)
 	if err != nil || void {
@@ -542,11 +646,17 @@ func (e *evaluation) validatedName() string {
 				names = names[:e.maxPTR]
 			}
 			for _, name := range names {
+				if e.timeUp() != nil {
+					break // the caller's expired() gives the temperror
+				}
 				if e.validate(0, name) {
 					e.ptrNames = append(e.ptrNames, name)
 				}
 			}
 		}
+		// A time limit that ran out here makes the term that expands
+		// %{p} a temperror (see expired), not a name of "unknown".
+		e.ptrLate = e.timeUp() != nil
 	}
 	domain := e.env.domain
 	best := ""
@@ -613,7 +723,8 @@ func containsAddr(addrs []netip.Addr, ip netip.Addr, t *Term) bool {
 // explain returns the explanation of a fail (section 6.2): the expanded
 // TXT record at the exp= domain, or the default explanation when there is
 // no exp=, its domain is invalid, it has not exactly one TXT record, or
-// that record is not a valid macro string.
+// that record is not a valid macro string. Either is cut to
+// explanationCap bytes and made printable US-ASCII.
 func (e *evaluation) explain(terms []Term, depth int) (string, bool) {
 	for i := range terms {
 		if terms[i].Kind != KindExp {
@@ -634,20 +745,22 @@ func (e *evaluation) explain(terms []Term, depth int) (string, bool) {
 		if _, msg := checkMacroString(text, true); msg != "" {
 			break
 		}
-		e.buf = e.env.expand(e.buf[:0], text)
-		return string(e.buf), true
+		e.buf = e.env.expandText(e.buf[:0], text, explanationCap)
+		return string(printableExplanation(e.buf)), true
 	}
 	if _, msg := checkMacroString(e.defaultExp, true); msg != "" {
-		return e.defaultExp, false
+		e.buf = append(e.buf[:0], e.defaultExp[:min(len(e.defaultExp), explanationCap)]...)
+	} else {
+		e.buf = e.env.expandText(e.buf[:0], e.defaultExp, explanationCap)
 	}
-	e.buf = e.env.expand(e.buf[:0], e.defaultExp)
-	return string(e.buf), false
+	return string(printableExplanation(e.buf)), false
 }
 
 // expandDomain expands a domain-spec (section 7.3) into a name to query:
 // truncated to 253 bytes from the left, without a trailing dot, with ASCII
 // letters in lower case. ok is false when the result is not a name DNS
-// can hold.
+// can hold (the name is then cut to the window of macroEnv.expand). Its
+// cost does not grow with the length of the macro values.
 func (e *evaluation) expandDomain(spec string) (name string, ok bool) {
 	if strings.IndexByte(spec, '%') < 0 {
 		name = spec
@@ -700,14 +813,16 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 			e.missed = true
 			e.prefetchFrames()
 		}
-		resp, found, err = e.pf.wait(e.ctx, name, typ)
+		resp, found, err = e.pf.wait(e.waitCtx(), name, typ)
 	}
 	if !found {
-		resp, err = e.res.Lookup(e.ctx, name, typ)
+		resp, err = e.res.Lookup(e.waitCtx(), name, typ)
 	}
 	switch {
 	case err != nil && errors.Is(err, ErrNotFound):
 		resp, err, void = nil, nil, true
+	case err != nil && e.timeUp() != nil:
+		resp, err = nil, fmt.Errorf("%w: %s %s: %w: %w", ErrDNS, typ, name, ErrTimeout, err)
 	case err != nil:
 		resp, err = nil, fmt.Errorf("%w: %s %s: %w", ErrDNS, typ, name, err)
 	case resp.Len() == 0:
@@ -720,6 +835,18 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 		e.emit(Event{Kind: EventQuery, Depth: depth, Name: name, Type: typ, Response: resp, Err: err, Elapsed: time.Since(start)})
 	}
 	return resp, void, err
+}
+
+// waitCtx returns the context for a query that may wait on DNS: the
+// caller's, bounded by the time limit from the first such query on.
+func (e *evaluation) waitCtx() context.Context {
+	if e.cancel == nil && !e.memory && e.limit > 0 {
+		if e.deadline.IsZero() {
+			e.deadline = time.Now().Add(e.limit)
+		}
+		e.ctx, e.cancel = context.WithDeadline(e.ctx, e.deadline)
+	}
+	return e.ctx
 }
 
 // prefetchFrames starts the queries of the records under evaluation that

@@ -2,6 +2,7 @@ package spf
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,10 +112,70 @@ func (e *macroEnv) matchesNothing(spec string) bool {
 	return e.nonASCIILocal && (hasMacro(spec, 'l') || hasMacro(spec, 's'))
 }
 
-// expand appends the expansion of s, a macro-string that checkMacroString
-// accepted, to dst.
+// DomainWindow is how many bytes at the right end of a domain-spec's
+// expansion [macroEnv.expand] keeps. Truncation to 253 bytes (RFC 7208
+// section 7.3) keeps the labels that lie within the last 254 bytes of the
+// expansion (253 and the dot before them), and one more byte is a
+// trailing dot, so truncateDomain gives the same valid name from the
+// window as from the whole expansion. Only a name that is not valid
+// anyway (a last label of more than 253 bytes) can differ: it is cut to
+// the window.
+const domainWindow = 512
+
+// explanationCap is the most bytes of an explanation (exp= or the
+// default), before and after it is made printable: Outcome.Explanation
+// carries client and DNS text into SMTP replies and logs.
+const explanationCap = 1024
+
+// expand appends to dst the last domainWindow bytes (all of them, if
+// fewer) of the expansion of s, a macro-string that checkMacroString
+// accepted: what truncateDomain needs of a domain-spec. It works from the
+// right end of s and stops when the window is full, so its work is
+// O(len(s) + domainWindow), whatever the lengths of the macro values
+// (a sender's local part may have thousands of bytes, and a record tens
+// of thousands of macros).
 func (e *macroEnv) expand(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
+	start := len(dst)
+	dst = slices.Grow(dst, domainWindow)[:start+domainWindow]
+	w := window{b: dst[start:], n: domainWindow}
+	for j := len(s); j > 0 && !w.full(); {
+		c := s[j-1]
+		switch {
+		case c == '}':
+			if k := macroStart(s, j-1); k >= 0 {
+				e.prependMacro(&w, s[k+2:j-1])
+				j = k
+				continue
+			}
+		case c == '%': // the second "%" of "%%": j is where a token starts
+			w.prepend('%')
+			j -= 2
+			continue
+		case (c == '_' || c == '-') && oddPercents(s, j-1):
+			if c == '_' {
+				w.prepend(' ')
+			} else {
+				w.prepend('0')
+				w.prepend('2')
+				w.prepend('%')
+			}
+			j -= 2
+			continue
+		}
+		w.prepend(c)
+		j--
+	}
+	n := copy(dst[start:], dst[start+w.n:])
+	return dst[:start+n]
+}
+
+// expandText appends to dst the expansion of s, a macro-string that
+// checkMacroString accepted, cut after max bytes: the explanation of
+// RFC 7208 section 6.2. Its work is O(len(s) + max + the longest macro
+// value).
+func (e *macroEnv) expandText(dst []byte, s string, max int) []byte {
+	limit := len(dst) + max
+	for i := 0; i < len(s) && len(dst) < limit; i++ {
 		c := s[i]
 		if c != '%' || i+1 >= len(s) {
 			dst = append(dst, c)
@@ -133,53 +194,330 @@ func (e *macroEnv) expand(dst []byte, s string) []byte {
 			continue
 		}
 		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			break // not reached for checked strings
+		}
 		m := s[i+1 : i+end]
 		i += end
-		letter, keep, reverse, delims, msg := parseMacro(m, true)
-		if msg != "" {
+		tr, letter, ok := parseTransformers(m)
+		if !ok {
 			continue // not reached for checked strings
 		}
-		start := len(dst)
-		dst = e.appendValue(dst, letter)
-		if keep > 0 || reverse || delims != "" {
-			dst = transform(dst, start, keep, reverse, delims)
+		var scratch [64]byte
+		if b, computed := e.computedValue(letter, scratch[:0]); computed {
+			dst = appendTransformed(dst, b, &tr, limit)
+		} else {
+			dst = appendTransformed(dst, e.value(letter), &tr, limit)
 		}
-		if isUpper(m[0]) {
-			dst = urlEscape(dst, start)
+	}
+	if len(dst) > limit {
+		dst = dst[:limit]
+	}
+	return dst
+}
+
+// prependMacro prepends to w the right end of the expansion of the macro
+// whose inside ("s2r", between "%{" and "}") is m.
+func (e *macroEnv) prependMacro(w *window, m string) {
+	tr, letter, ok := parseTransformers(m)
+	if !ok {
+		return // not reached for checked strings
+	}
+	var scratch [64]byte
+	if b, computed := e.computedValue(letter, scratch[:0]); computed {
+		prependTransformed(w, b, &tr)
+	} else {
+		prependTransformed(w, e.value(letter), &tr)
+	}
+}
+
+// value returns the value of a macro letter held as a string (section
+// 7.3); computedValue gives the others.
+func (e *macroEnv) value(letter byte) string {
+	switch letter {
+	case 's':
+		return e.sender
+	case 'l':
+		return e.local
+	case 'o':
+		return e.senderDomain
+	case 'd':
+		return e.domain
+	case 'p':
+		return e.validated.validatedName()
+	case 'v':
+		if e.ip.Is4() {
+			return "in-addr"
+		}
+		return "ip6"
+	case 'h':
+		return e.helo
+	case 'r':
+		return e.receiver
+	}
+	return ""
+}
+
+// computedValue appends to dst the value of the macro letters i, c and t,
+// which are computed from the client's address or the time; computed is
+// false for the other letters.
+func (e *macroEnv) computedValue(letter byte, dst []byte) (b []byte, computed bool) {
+	switch letter {
+	case 'i':
+		return appendDotted(dst, e.ip), true
+	case 'c':
+		return e.ip.AppendTo(dst), true
+	case 't':
+		return strconv.AppendInt(dst, e.now().Unix(), 10), true
+	}
+	return nil, false
+}
+
+// transformers are what a macro does to its value (RFC 7208 section
+// 7.3): with on, split it on the delimiters, reverse the parts if
+// reverse, keep the right-most keep of them (all if 0) and join them
+// with "."; then, if escape (an upper-case macro letter), URL-escape it.
+type transformers struct {
+	on      bool
+	reverse bool
+	escape  bool
+	keep    int
+	delims  byteSet
+}
+
+// parseTransformers parses the inside of "%{...}".
+func parseTransformers(m string) (tr transformers, letter byte, ok bool) {
+	letter, keep, reverse, delims, msg := parseMacro(m, true)
+	if msg != "" {
+		return tr, 0, false
+	}
+	tr = transformers{
+		on:      keep > 0 || reverse || delims != "",
+		reverse: reverse,
+		escape:  isUpper(m[0]),
+		keep:    keep,
+	}
+	if delims == "" {
+		delims = "."
+	}
+	for i := 0; i < len(delims); i++ {
+		tr.delims.add(delims[i])
+	}
+	return tr, letter, true
+}
+
+// A byteSet is a set of ASCII bytes.
+type byteSet [2]uint64
+
+func (s *byteSet) add(c byte) {
+	if c < 128 {
+		s[c>>6] |= 1 << (c & 63)
+	}
+}
+
+func (s *byteSet) has(c byte) bool {
+	return c < 128 && s[c>>6]&(1<<(c&63)) != 0
+}
+
+// A window collects the right end of an output written from right to
+// left: b[n:] holds the bytes so far, and bytes that do not fit are
+// dropped.
+type window struct {
+	b []byte
+	n int
+}
+
+func (w *window) full() bool { return w.n == 0 }
+
+func (w *window) prepend(c byte) {
+	if w.n > 0 {
+		w.n--
+		w.b[w.n] = c
+	}
+}
+
+// prependByte prepends c, URL-escaped if escape and c is not unreserved
+// (RFC 3986).
+func (w *window) prependByte(c byte, escape bool) {
+	if escape && !isUnreserved(c) {
+		const hex = "0123456789ABCDEF"
+		w.prepend(hex[c&0xf])
+		w.prepend(hex[c>>4])
+		w.prepend('%')
+		return
+	}
+	w.prepend(c)
+}
+
+// prependTransformed prepends to w the right end of v after tr, from
+// right to left, until w is full. Its work is what it writes, plus at
+// most one part of v scanned but not written, plus one.
+func prependTransformed[T ~string | ~[]byte](w *window, v T, tr *transformers) {
+	if !tr.on {
+		for i := len(v) - 1; i >= 0 && !w.full(); i-- {
+			w.prependByte(v[i], tr.escape)
+		}
+		return
+	}
+	if !tr.reverse {
+		// The output ends with the last part of v, and holds the last
+		// keep parts: walk v from its end.
+		done := 0 // parts written
+		for i := len(v) - 1; i >= 0 && !w.full(); i-- {
+			c := v[i]
+			if tr.delims.has(c) {
+				done++
+				if done == tr.keep {
+					return
+				}
+				c = '.'
+			}
+			w.prependByte(c, tr.escape)
+		}
+		return
+	}
+	// Reversed, the output ends with the first part of v, preceded by the
+	// second, and holds the first keep parts: walk v from its start.
+	start := 0
+	for part := 0; start <= len(v) && !w.full(); part++ {
+		if part > 0 && part == tr.keep {
+			return
+		}
+		end := start
+		for end < len(v) && !tr.delims.has(v[end]) {
+			end++
+		}
+		if part > 0 {
+			w.prependByte('.', tr.escape)
+		}
+		for i := end - 1; i >= start && !w.full(); i-- {
+			w.prependByte(v[i], tr.escape)
+		}
+		start = end + 1
+	}
+}
+
+// appendByte appends c, URL-escaped if escape and c is not unreserved.
+func appendByte(dst []byte, c byte, escape bool) []byte {
+	if escape && !isUnreserved(c) {
+		const hex = "0123456789ABCDEF"
+		return append(dst, '%', hex[c>>4], hex[c&0xf])
+	}
+	return append(dst, c)
+}
+
+// appendTransformed appends to dst the left end of v after tr, until dst
+// holds limit bytes or more. Its work is what it writes, plus at most the
+// length of v, plus one.
+func appendTransformed[T ~string | ~[]byte](dst []byte, v T, tr *transformers, limit int) []byte {
+	if !tr.on {
+		for i := 0; i < len(v) && len(dst) < limit; i++ {
+			dst = appendByte(dst, v[i], tr.escape)
+		}
+		return dst
+	}
+	if !tr.reverse {
+		// The output starts with part n-keep of v's n parts (or the
+		// first): find it from the end, then write to the end.
+		start := 0
+		if tr.keep > 0 {
+			done := 0
+			for i := len(v) - 1; i >= 0; i-- {
+				if tr.delims.has(v[i]) {
+					if done++; done == tr.keep {
+						start = i + 1
+						break
+					}
+				}
+			}
+		}
+		for i := start; i < len(v) && len(dst) < limit; i++ {
+			c := v[i]
+			if tr.delims.has(c) {
+				c = '.'
+			}
+			dst = appendByte(dst, c, tr.escape)
+		}
+		return dst
+	}
+	// Reversed, the output starts with part min(keep, n)-1 of v (the last
+	// part if keep is 0) and goes on with the parts before it, down to the
+	// first.
+	start := 0
+	if tr.keep == 0 {
+		for i := len(v) - 1; i >= 0; i-- {
+			if tr.delims.has(v[i]) {
+				start = i + 1
+				break
+			}
+		}
+	} else {
+		for i, n := 0, 1; i < len(v) && n < tr.keep; i++ {
+			if tr.delims.has(v[i]) {
+				start, n = i+1, n+1
+			}
+		}
+	}
+	end := start
+	for end < len(v) && !tr.delims.has(v[end]) {
+		end++
+	}
+	for len(dst) < limit {
+		for i := start; i < end && len(dst) < limit; i++ {
+			dst = appendByte(dst, v[i], tr.escape)
+		}
+		if start == 0 {
+			break
+		}
+		dst = appendByte(dst, '.', tr.escape)
+		end = start - 1
+		start = end
+		for start > 0 && !tr.delims.has(v[start-1]) {
+			start--
 		}
 	}
 	return dst
 }
 
-func (e *macroEnv) appendValue(dst []byte, letter byte) []byte {
-	switch letter {
-	case 's':
-		return append(dst, e.sender...)
-	case 'l':
-		return append(dst, e.local...)
-	case 'o':
-		return append(dst, e.senderDomain...)
-	case 'd':
-		return append(dst, e.domain...)
-	case 'i':
-		return appendDotted(dst, e.ip)
-	case 'c':
-		return e.ip.AppendTo(dst)
-	case 'p':
-		return append(dst, e.validated.validatedName()...)
-	case 'v':
-		if e.ip.Is4() {
-			return append(dst, "in-addr"...)
-		}
-		return append(dst, "ip6"...)
-	case 'h':
-		return append(dst, e.helo...)
-	case 'r':
-		return append(dst, e.receiver...)
-	case 't':
-		return strconv.AppendInt(dst, e.now().Unix(), 10)
+// oddPercents reports whether an odd number of "%" come right before
+// s[i]: then s[i-1] starts an escape ("%_", "%-", "%{") in a checked
+// macro-string, since a run of "%" starts where a token starts.
+func oddPercents(s string, i int) bool {
+	n := 0
+	for ; i > 0 && s[i-1] == '%'; i-- {
+		n++
 	}
-	return dst
+	return n%2 == 1
+}
+
+// macroStart returns where the macro "%{...}" that ends with the "}" at
+// s[end] starts, or -1 when that "}" is a literal. The inside of a macro
+// holds no "%", "{" or "}".
+func macroStart(s string, end int) int {
+	i := end - 1
+	for i >= 0 && s[i] != '{' && s[i] != '}' && s[i] != '%' {
+		i--
+	}
+	if i >= 1 && s[i] == '{' && s[i-1] == '%' && oddPercents(s, i) {
+		return i - 1
+	}
+	return -1
+}
+
+// printableExplanation makes b, an expanded explanation, printable
+// US-ASCII in place (RFC 7208 section 6.2 requires US-ASCII; control
+// characters would forge lines in a reply or a log): every byte outside
+// " " to "~" becomes "?". It also cuts b to explanationCap bytes.
+func printableExplanation(b []byte) []byte {
+	if len(b) > explanationCap {
+		b = b[:explanationCap]
+	}
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return b
 }
 
 // appendDotted appends ip in the form of the "i" macro: dotted quad for
@@ -195,69 +533,6 @@ func appendDotted(dst []byte, ip netip.Addr) []byte {
 			dst = append(dst, '.')
 		}
 		dst = append(dst, hex[b>>4], '.', hex[b&0xf])
-	}
-	return dst
-}
-
-// transform applies the transformers to dst[start:]: split on delims
-// ("." when none), reverse when asked, keep the right-most keep parts
-// (all when 0), and join with "." (RFC 7208 section 7.3).
-func transform(dst []byte, start, keep int, reverse bool, delims string) []byte {
-	if delims == "" {
-		delims = "."
-	}
-	value := string(dst[start:])
-	var partsBuf [48]string
-	parts := partsBuf[:0]
-	for {
-		i := strings.IndexAny(value, delims)
-		if i < 0 {
-			parts = append(parts, value)
-			break
-		}
-		parts = append(parts, value[:i])
-		value = value[i+1:]
-	}
-	if reverse {
-		for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
-			parts[i], parts[j] = parts[j], parts[i]
-		}
-	}
-	if keep > 0 && keep < len(parts) {
-		parts = parts[len(parts)-keep:]
-	}
-	dst = dst[:start]
-	for i, p := range parts {
-		if i > 0 {
-			dst = append(dst, '.')
-		}
-		dst = append(dst, p...)
-	}
-	return dst
-}
-
-// urlEscape escapes dst[start:] in place of itself: every byte outside
-// RFC 3986's unreserved set becomes %XX (RFC 7208 section 7.3).
-func urlEscape(dst []byte, start int) []byte {
-	n := 0
-	for _, c := range dst[start:] {
-		if !isUnreserved(c) {
-			n++
-		}
-	}
-	if n == 0 {
-		return dst
-	}
-	value := string(dst[start:])
-	dst = dst[:start]
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(value); i++ {
-		c := value[i]
-		if isUnreserved(c) {
-			dst = append(dst, c)
-		} else {
-			dst = append(dst, '%', hex[c>>4], hex[c&0xf])
-		}
 	}
 	return dst
 }

@@ -22,7 +22,8 @@ import (
 // right-to-left override and a C1 control.
 const hostileRecord = "v=spf1 \x1b[31mred\nforged: yes \u202e\u0085 -all"
 
-func hostileZone() *spf.Zone {
+// traceZone holds a small include chain and a hostile record.
+func traceZone() *spf.Zone {
 	z := &spf.Zone{}
 	z.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 include:_spf.example.net -all")
 	z.AddTXT("_spf.example.net", "v=spf1 a:mail.example.net ~all")
@@ -37,7 +38,7 @@ func TestWithTrace(t *testing.T) {
 	t.Parallel()
 	ip := netip.MustParseAddr("198.51.100.1")
 	var all, traced []spf.EventKind
-	c := &spf.Checker{Resolver: hostileZone(), Trace: func(ev spf.Event) { all = append(all, ev.Kind) }}
+	c := &spf.Checker{Resolver: traceZone(), Trace: func(ev spf.Event) { all = append(all, ev.Kind) }}
 	ctx := spf.WithTrace(context.Background(), func(ev spf.Event) { traced = append(traced, ev.Kind) })
 
 	if _, err := c.Check(context.Background(), ip, "", "a@example.com"); err != nil {
@@ -59,7 +60,7 @@ func TestWithTrace(t *testing.T) {
 
 	// Without a Checker trace, and with a nil trace (which changes nothing).
 	traced = nil
-	plain := &spf.Checker{Resolver: hostileZone()}
+	plain := &spf.Checker{Resolver: traceZone()}
 	if _, err := plain.Check(spf.WithTrace(ctx, nil), ip, "", "a@example.com"); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestSlogTrace(t *testing.T) {
 				h = slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})
 			}
 			events := 0
-			c := &spf.Checker{Resolver: hostileZone(), Trace: func(spf.Event) { events++ }}
+			c := &spf.Checker{Resolver: traceZone(), Trace: func(spf.Event) { events++ }}
 			ctx := spf.WithTrace(context.Background(), spf.SlogTrace(slog.New(h), slog.LevelDebug))
 			for _, s := range senders {
 				c.Check(ctx, ip, "", s)
@@ -151,7 +152,7 @@ func TestSlogTraceDisabled(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	c := &spf.Checker{Resolver: hostileZone(), Trace: spf.SlogTrace(logger, slog.LevelDebug)}
+	c := &spf.Checker{Resolver: traceZone(), Trace: spf.SlogTrace(logger, slog.LevelDebug)}
 	c.Check(context.Background(), netip.MustParseAddr("198.51.100.1"), "", "a@example.com")
 	if buf.Len() != 0 {
 		t.Errorf("logged at a disabled level: %q", buf.String())

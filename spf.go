@@ -30,6 +30,15 @@
 //     host.
 //   - %{p} looks up at most 10 PTR names; its queries count against no
 //     limit; a DNS error while finding it gives "unknown".
+//   - A time limit that runs out ([Checker.Timeout], 20 s by default,
+//     section 4.6.4) is a temperror wherever it happens, also in
+//     a ptr mechanism, its validation lookups or %{p}, whose other DNS
+//     errors mean no match or "unknown" (section 5.5).
+//   - The explanation (exp= or the default) is cut to 1,024 bytes, and
+//     every byte that is not printable US-ASCII (section 6.2) becomes "?".
+//   - An expanded domain that is not a valid name because its last label
+//     is longer than 253 bytes appears in error messages cut to its last
+//     512 bytes: expansion keeps no more (see "Hostile records" in the README).
 //   - An expanded domain that is not a valid DNS name (an empty label, a
 //     label over 63 bytes) makes a, mx, ptr and exists not match; no query
 //     is sent, so it is not a void lookup. An include or redirect target
@@ -106,6 +115,11 @@ var (
 	// ErrDNS: a DNS query failed for a reason other than "no such name or
 	// data" (a timeout, SERVFAIL, a network error). A temperror.
 	ErrDNS = errors.New("spf: DNS lookup failed")
+	// ErrTimeout: the time limit of the check (Checker.Timeout, by default
+	// DefaultTimeout) ran out or its context was cancelled (RFC 7208
+	// section 4.6.4). A temperror. A DNS query cut short by it wraps both
+	// ErrDNS and ErrTimeout, and the context's error.
+	ErrTimeout = errors.New("spf: time limit reached")
 	// ErrInvalidInput: the caller gave an invalid client IP address. A
 	// permerror, since no check could be made.
 	ErrInvalidInput = errors.New("spf: invalid input")
@@ -115,6 +129,11 @@ var (
 // the domain gives none and Checker.DefaultExplanation is empty. It is a
 // macro string (RFC 7208 section 7).
 const DefaultExplanation = "%{o} does not designate %{c} as permitted sender"
+
+// DefaultTimeout is the time limit of a check when Checker.Timeout is
+// zero, as for [Check]: RFC 7208 section 4.6.4 says a receiver SHOULD
+// impose one of at least 20 seconds.
+const DefaultTimeout = 20 * time.Second
 
 // The defaults of the lookup limits, RFC 7208 section 4.6.4.
 const (
@@ -162,7 +181,12 @@ type Outcome struct {
 	MechanismDomain string
 	// Explanation is set with a fail: the domain's explanation (exp=,
 	// RFC 7208 section 6.2) when it gave one, else the Checker's default,
-	// both macro-expanded. FromDomain reports which.
+	// both macro-expanded. FromDomain reports which. It carries text from
+	// the SMTP client (the sender, the HELO name) and from DNS (the exp=
+	// record, PTR names through %{p}), cleaned and capped: it is printable
+	// US-ASCII (every other byte, such as CR, LF, NUL, ESC or 8-bit, is
+	// replaced by "?") and at most 1,024 bytes, cut there if longer. Escape
+	// it still for the place it goes to (a header, HTML, a quoted string).
 	Explanation string
 	FromDomain  bool
 	// Problem is what caused a temperror or permerror; nil otherwise. It
@@ -228,9 +252,14 @@ type Checker struct {
 	MaxVoidLookups int
 	MaxMXNames     int
 	MaxPTRNames    int
-	// Timeout bounds the time of one check, DNS queries included; when it
-	// runs out the result is temperror. If zero, only the context given to
-	// Check bounds it. RFC 7208 section 4.6.4 suggests at least 20 seconds.
+	// Timeout bounds the time of one check, DNS queries and CPU time
+	// included: evaluation looks at it between terms and in every loop a
+	// record can make long, so a check returns within milliseconds of it.
+	// When it runs out (or the context given to Check ends), the result is
+	// temperror with [ErrTimeout] (RFC 7208 section 4.6.4), also in the
+	// middle of a ptr mechanism or of %{p}. If zero, DefaultTimeout (20
+	// seconds, the RFC's suggested minimum). If negative, there is no
+	// limit other than the context's.
 	Timeout time.Duration
 	// NoPrefetch turns prefetching off. By default, once a query of a
 	// check has to wait on DNS (its answer is not in the memory of a
@@ -294,8 +323,8 @@ type Checker struct {
 	AllowOnPass []string
 }
 
-// Check evaluates SPF for the MAIL FROM identity with the zero [Checker];
-// see [Checker.Check].
+// Check evaluates SPF for the MAIL FROM identity with the zero [Checker]
+// (so with the time limit [DefaultTimeout]); see [Checker.Check].
 func Check(ctx context.Context, ip netip.Addr, helo, sender string) (Outcome, error) {
 	var c Checker
 	return c.Check(ctx, ip, helo, sender)
@@ -312,6 +341,10 @@ func Check(ctx context.Context, ip netip.Addr, helo, sender string) (Outcome, er
 //
 // The outcome's Result is always set. The error is nil unless the result
 // is TempError or PermError, and is then the outcome's Problem.
+//
+// A nil ctx is taken as [context.Background]; so it is in CheckHELO,
+// CheckHost and the package's [Check]. The check's time limit is
+// Checker.Timeout.
 func (c *Checker) Check(ctx context.Context, ip netip.Addr, helo, sender string) (Outcome, error) {
 	if sender == "" {
 		return c.check(ctx, ip, helo, "", IdentityHELO, "postmaster", helo)
