@@ -7,6 +7,7 @@ import (
 
 	"github.com/emersion/go-msgauth/authres"
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf-go/spf/internal/escape"
 )
 
 // arWant is what a reader of an Authentication-Results field should find
@@ -136,7 +137,7 @@ func TestAuthenticationResultsHostile(t *testing.T) {
 				id, got := parseAR(t, field)
 				wantID := authservID
 				if wantID == "" {
-					wantID = authresValue(o.Receiver)
+					wantID = escape.AuthResValue(o.Receiver, maxHeaderValue)
 					if o.Receiver == "" {
 						wantID = ""
 					}
