@@ -87,13 +87,16 @@ func AuthenticationResultsValue(authservID string, outcomes ...*Outcome) string 
 
 // authresMailFrom returns the pvalue of smtp.mailfrom (RFC 8601 section
 // 2.2): local-part "@" domain-name where the local part is a dot-atom, the
-// domain a raw name (see [domain.Raw]) and the whole at most
+// domain a raw name (see [domain.Raw]) without "_" and the whole at most
 // maxHeaderValue bytes, the domain alone where only the domain is raw,
 // and the sender made safe by [escape.AuthResValue] otherwise.
 func authresMailFrom(sender string) string {
 	i := strings.LastIndexByte(sender, '@')
 	if d, ok := normalizeDomain(sender[i+1:]); ok && domain.Raw(d) {
-		if local := sender[:max(i, 0)]; escape.IsDotAtom(local) && len(local)+1+len(d) <= maxHeaderValue {
+		// An RFC 5321 domain, as local-part "@" domain-name needs, has no
+		// "_"; a name with one is written alone, as a token.
+		local := sender[:max(i, 0)]
+		if escape.IsDotAtom(local) && len(local)+1+len(d) <= maxHeaderValue && !strings.Contains(d, "_") {
 			return local + "@" + d
 		}
 		return d

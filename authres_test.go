@@ -40,6 +40,17 @@ func parseAR(t *testing.T, field string) (string, []arWant) {
 		}
 		got = append(got, arWant{string(spf.Value), spf.Reason, unquote(spf.From), unquote(spf.Helo)})
 	}
+	// The strict reader of RFC 8601 must read the same.
+	strictID, none, strict, err := parseAuthResStrict(field)
+	if err != nil || none {
+		t.Fatalf("strict reader: %v (none %v)\n%s", err, none, field)
+	}
+	if strictID != unquote(id) {
+		t.Errorf("strict reader: authserv-id %q, go-msgauth %q", strictID, id)
+	}
+	if diff := cmp.Diff(got, strict); diff != "" {
+		t.Errorf("strict reader and go-msgauth differ (-msgauth +strict):\n%s\n%s", diff, field)
+	}
 	return unquote(id), got
 }
 
@@ -168,8 +179,12 @@ func TestAuthenticationResultsNone(t *testing.T) {
 		{"", `Authentication-Results: ""; none`},
 		{"my server", `Authentication-Results: "my?server"; none`},
 	} {
-		if got := AuthenticationResults(tt.id, nil); got != tt.want {
+		got := AuthenticationResults(tt.id, nil)
+		if got != tt.want {
 			t.Errorf("AuthenticationResults(%q, nil) = %q, want %q", tt.id, got, tt.want)
+		}
+		if _, none, _, err := parseAuthResStrict(got); err != nil || !none {
+			t.Errorf("strict reader of %q: none %v, error %v", got, none, err)
 		}
 	}
 	if got, want := AuthenticationResultsValue("mx.example.org"), "mx.example.org; none"; got != want {

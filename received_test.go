@@ -490,18 +490,29 @@ func TestReceivedSPFValue(t *testing.T) {
 	}
 }
 
-// FuzzReceivedSPF checks that whatever the inputs, ReceivedSPF writes one
-// well-formed header field (no CR or LF but folding CRLF+WSP, no
-// non-ASCII) that parses with exactly the keys it should have.
+// The Authentication-Results injection of issue 10: a HELO name, sender
+// domain or null sender's HELO that a reader could take for a second
+// result.
+const arInjection = "x;dkim=pass(c)header.d=paypal.com"
+
+// FuzzReceivedSPF checks that whatever the inputs, ReceivedSPF and
+// AuthenticationResults each write one well-formed header field (no CR or
+// LF but folding CRLF+WSP, no non-ASCII, lines of at most 998 bytes) that
+// the strict readers of RFC 7208 section 9.1 and RFC 8601 section 2.2 read
+// back with exactly the keys and the one resinfo per outcome meant.
 func FuzzReceivedSPF(f *testing.F) {
-	f.Add(uint8(Pass), "mail.example.com", "alice@example.com", "example.com", "mx.example.org", "ip4:192.0.2.0/24", "", "192.0.2.1")
-	f.Add(uint8(Fail), "x\r\ny: z", `"a;b"@c`, "c", "r", "-all", "", "2001:db8::1")
-	f.Add(uint8(PermError), "", "", "", "", "", "bad \"record\"\r\n", "")
-	f.Add(uint8(200), "(((", ")))", "\\", "\"", ";=", "ü\xff", "::ffff:1.2.3.4")
-	f.Fuzz(func(t *testing.T, result uint8, helo, sender, domain, receiver, mech, problem, ip string) {
+	f.Add(uint8(Pass), "mail.example.com", "alice@example.com", "example.com", "mx.example.org", "mx.example.org", "ip4:192.0.2.0/24", "", "192.0.2.1", false)
+	f.Add(uint8(Fail), "x\r\ny: z", `"a;b"@c`, "c", "r", "", "-all", "", "2001:db8::1", false)
+	f.Add(uint8(PermError), "", "", "", "", "", "", "bad \"record\"\r\n", "", true)
+	f.Add(uint8(200), "(((", ")))", "\\", "\"", ";=", "ü\xff", "x", "::ffff:1.2.3.4", false)
+	f.Add(uint8(Pass), arInjection, "a@example.com", "example.com", "mx.example.org", "mx.example.org", "a", "", "192.0.2.1", false)
+	f.Add(uint8(Pass), "h.example", "a@"+arInjection, arInjection, "mx.example.org", "mx.example.org", "a", "", "192.0.2.1", false)
+	f.Add(uint8(Pass), arInjection, "", arInjection, "mx.example.org", "", "a", "", "192.0.2.1", true)
+	f.Add(uint8(Pass), "h.example", strings.Repeat("l", 2000)+"@example.com", "example.com", "mx", "mx", "a", "", "192.0.2.1", false)
+	f.Fuzz(func(t *testing.T, result uint8, helo, sender, domain, receiver, authservID, mech, problem, ip string, null bool) {
 		o := &Outcome{Result: Result(result), HELO: helo, Sender: sender, Domain: domain, Receiver: receiver, Mechanism: mech}
 		if sender == "" {
-			o.Identity = IdentityHELO
+			o.Identity, o.NullSender = IdentityHELO, null
 		}
 		if a, err := netip.ParseAddr(ip); err == nil {
 			o.ClientIP = a
@@ -527,12 +538,44 @@ func FuzzReceivedSPF(f *testing.F) {
 		if got, want := p.Values["helo"], escape.Printable(asciiName(helo), maxHeaderValue); helo != "" && got != want {
 			t.Fatalf("helo = %q, want %q", got, want)
 		}
-		a := AuthenticationResults(receiver, o)
+		if _, ok := p.Values["envelope-from"]; ok != (sender != "" || null && helo != "") {
+			t.Fatalf("envelope-from present %v for sender %q, null %v: %q", ok, sender, null, h)
+		}
+
+		// Two outcomes in one field: this one and a HELO check.
+		heloCheck := &Outcome{Result: Fail, Identity: IdentityHELO, HELO: helo, ClientIP: o.ClientIP, Receiver: receiver}
+		a := AuthenticationResults(authservID, o, heloCheck)
 		if err := fieldError(a, "Authentication-Results"); err != nil {
 			t.Fatalf("%v in %q", err, a)
 		}
+		id, none, rs, err := parseAuthResStrict(a)
+		if err != nil || none {
+			t.Fatalf("strict reader: %v (none %v) in %q", err, none, a)
+		}
+		wantID := authservID
+		if wantID == "" {
+			wantID = receiver
+		}
+		if wantID = escape.AuthResValue(wantID, maxHeaderValue); unquote(wantID) != id {
+			t.Fatalf("authserv-id %q, want %q in %q", id, wantID, a)
+		}
+		first := arWant{Value: resultToken(o.Result)}
+		if o.Identity == IdentityHELO {
+			first.Helo = unquote(authresDomain(helo))
+		} else {
+			first.From = unquote(authresMailFrom(sender))
+		}
+		want := []arWant{first, {Value: "fail", Helo: unquote(authresDomain(helo))}}
+		if diff := cmp.Diff(want, rs); diff != "" {
+			t.Fatalf("strict reader (-want +got):\n%s\n%q", diff, a)
+		}
+		for _, v := range []string{first.From, first.Helo} {
+			if strings.ContainsAny(v, "; ()\\\"") {
+				t.Fatalf("property value %q holds a special character in %q", v, a)
+			}
+		}
 		_, results, err := authres.Parse(strings.ReplaceAll(strings.TrimPrefix(a, "Authentication-Results:"), "\r\n", ""))
-		if err != nil || len(results) != 1 {
+		if err != nil || len(results) != 2 {
 			t.Fatalf("go-msgauth read %d results, error %v, in %q", len(results), err, a)
 		}
 		r, ok := results[0].(*authres.SPFResult)
