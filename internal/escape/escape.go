@@ -103,11 +103,14 @@ func Reply(s string, limit int) string {
 // included, are kept; every other rune (C0 and C1 controls, ESC, DEL,
 // line breaks, bidirectional and other format characters) is written as
 // a Go escape such as \x1b, \n or \u202e, and each invalid UTF-8 byte as
-// \xNN. A backslash is doubled, so the output reads back unambiguously.
+// \xNN. A backslash is kept, so that text already quoted with
+// [strconv.Quote] passes unchanged and Terminal(Terminal(s)) ==
+// Terminal(s); a literal "\x1b" in s therefore looks like an escaped ESC,
+// which is harmless.
 func Terminal(s string) string {
 	clean := true
 	for _, r := range s {
-		if r == utf8.RuneError || r == '\\' || !unicode.IsPrint(r) {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
 			clean = false
 			break
 		}
@@ -122,8 +125,6 @@ func Terminal(s string) string {
 		case r == utf8.RuneError && n == 1:
 			b = append(b, `\x`...)
 			b = append(b, "0123456789abcdef"[s[i]>>4], "0123456789abcdef"[s[i]&15])
-		case r == '\\':
-			b = append(b, `\\`...)
 		case unicode.IsPrint(r):
 			b = append(b, s[i:i+n]...)
 		default:
