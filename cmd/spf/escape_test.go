@@ -69,8 +69,8 @@ func TestCLIHostileText(t *testing.T) {
 	for name, v := range hostileValues {
 		t.Run(name, func(t *testing.T) {
 			inputs := [][5]string{
-				{"v=spf1 -all exp=exp.fuzz.example", v, "h.example", "h.example", "a"},        // DNS TXT via exp=
-				{"v=spf1 -all exp=exp.fuzz.example", "%{p} %{h} %{l}", "p.example", v, v},    // PTR, HELO, local part via macros
+				{"v=spf1 -all exp=exp.fuzz.example", v, "h.example", "h.example", "a"},         // DNS TXT via exp=
+				{"v=spf1 -all exp=exp.fuzz.example", "%{p} %{h} %{l}", "p.example", v, v},      // PTR, HELO, local part via macros
 				{"v=spf1 -all exp=exp.fuzz.example", "%{p}", v + ".example", "h.example", "a"}, // PTR name
 				{"v=spf1 a:" + v + " -all", "x", "h.example", "h.example", "a"},                // the record
 				{"v=spf1 " + v, "x", "h.example", "h.example", "a"},                            // a record that does not parse
