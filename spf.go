@@ -43,8 +43,16 @@
 //     TXT record, falls back to [Checker.DefaultExplanation] (section 6.2).
 //   - Header fields and SMTP replies replace non-ASCII and control
 //     characters from the client or DNS with "?" or a space and cut long
-//     values; Authentication-Results values also replace white space, ";",
-//     quotes and parentheses, which its common parsers do not unquote.
+//     values (lines stay within 998 bytes); a name is written raw in a
+//     header only when it is a valid domain of letters, digits, "-", "_"
+//     and dots, and every other Authentication-Results value is quoted
+//     with white space, ";", quotes and parentheses replaced by "?", which
+//     its common parsers do not unquote.
+//   - Angle brackets around the sender are removed; a sender with a
+//     control character, or white space or an angle bracket in its domain
+//     ("a@x SIZE=100"), and an invalid client IP are the caller's mistake:
+//     permerror wrapping [ErrInvalidInput], which [Policy.Verdict] defers
+//     with 451 4.3.0.
 package spf
 
 import (
