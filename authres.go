@@ -101,7 +101,7 @@ func authresMailFrom(sender string) string {
 		}
 		return d
 	}
-	return escape.AuthResValue(sender, maxHeaderValue)
+	return authresText(sender)
 }
 
 // authresDomain returns the pvalue of smtp.helo: the name as a lower-case
@@ -111,5 +111,16 @@ func authresDomain(name string) string {
 	if d, ok := normalizeDomain(name); ok && domain.Raw(d) {
 		return d
 	}
-	return escape.AuthResValue(name, maxHeaderValue)
+	return authresText(name)
+}
+
+// authresText returns client text that is not a valid domain as a pvalue:
+// raw where it holds only the characters of a name (a single-label HELO
+// name such as "localhost"), and quoted by [escape.AuthResQuoted]
+// otherwise, with the characters its readers split at replaced.
+func authresText(s string) string {
+	if domain.RawText(s) && escape.IsDotAtom(s) && len(s) <= maxHeaderValue {
+		return s
+	}
+	return escape.AuthResQuoted(s, maxHeaderValue)
 }

@@ -91,7 +91,13 @@ func (o *Outcome) ReceivedSPFWith(ext ...HeaderParam) string {
 		w := make([]byte, 0, len(p.Key)+len(p.Value)+4)
 		w = append(w, p.Key...)
 		w = append(w, '=')
-		w = append(w, escape.HeaderValue(p.Value, limit)...)
+		if p.Key == "helo" && !domain.RawText(p.Value) {
+			// A HELO name is written raw only when it is made of the
+			// characters of a name.
+			w = append(w, escape.HeaderQuoted(p.Value, limit)...)
+		} else {
+			w = append(w, escape.HeaderValue(p.Value, limit)...)
+		}
 		if i < len(pairs)-1 {
 			w = append(w, ';')
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/emersion/go-msgauth/authres"
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf-go/spf/internal/domain"
 	"github.com/spf-go/spf/internal/escape"
 )
 
@@ -177,6 +178,7 @@ type parsedReceived struct {
 	Comment string
 	Keys    []string // in order
 	Values  map[string]string
+	Quoted  map[string]bool // the values written as quoted-strings
 }
 
 // parseReceivedSPF parses a Received-SPF header field strictly after the
@@ -189,7 +191,7 @@ func parseReceivedSPF(field string) (*parsedReceived, error) {
 		return nil, errors.New("not a Received-SPF field")
 	}
 	s := &hdrScanner{s: strings.ReplaceAll(rest, "\r\n", "")}
-	p := &parsedReceived{Values: map[string]string{}}
+	p := &parsedReceived{Values: map[string]string{}, Quoted: map[string]bool{}}
 	s.cfws()
 	p.Result = s.while(isAlpha)
 	if _, err := ParseResult(p.Result); err != nil {
@@ -222,6 +224,7 @@ func parseReceivedSPF(field string) (*parsedReceived, error) {
 			if v, err = s.quoted(); err != nil {
 				return nil, err
 			}
+			p.Quoted[key] = true
 		} else {
 			v = s.while(func(c byte) bool { return escape.IsAtext(c) || c == '.' })
 			if !escape.IsDotAtom(v) {
@@ -509,8 +512,8 @@ func FuzzReceivedSPF(f *testing.F) {
 	f.Add(uint8(Pass), "h.example", "a@"+arInjection, arInjection, "mx.example.org", "mx.example.org", "a", "", "192.0.2.1", false)
 	f.Add(uint8(Pass), arInjection, "", arInjection, "mx.example.org", "", "a", "", "192.0.2.1", true)
 	f.Add(uint8(Pass), "h.example", strings.Repeat("l", 2000)+"@example.com", "example.com", "mx", "mx", "a", "", "192.0.2.1", false)
-	f.Fuzz(func(t *testing.T, result uint8, helo, sender, domain, receiver, authservID, mech, problem, ip string, null bool) {
-		o := &Outcome{Result: Result(result), HELO: helo, Sender: sender, Domain: domain, Receiver: receiver, Mechanism: mech}
+	f.Fuzz(func(t *testing.T, result uint8, helo, sender, checked, receiver, authservID, mech, problem, ip string, null bool) {
+		o := &Outcome{Result: Result(result), HELO: helo, Sender: sender, Domain: checked, Receiver: receiver, Mechanism: mech}
 		if sender == "" {
 			o.Identity, o.NullSender = IdentityHELO, null
 		}
@@ -568,6 +571,16 @@ func FuzzReceivedSPF(f *testing.F) {
 		want := []arWant{first, {Value: "fail", Helo: unquote(authresDomain(helo))}}
 		if diff := cmp.Diff(want, rs); diff != "" {
 			t.Fatalf("strict reader (-want +got):\n%s\n%q", diff, a)
+		}
+		// Unquoted, a pvalue holds only the characters of a name (and
+		// the "@" and local part of an address).
+		for _, v := range []string{authresDomain(helo), authresMailFrom(sender)} {
+			if name := v[strings.LastIndexByte(v, '@')+1:]; v[0] != '"' && !domain.RawText(name) {
+				t.Fatalf("pvalue %q written raw in %q", v, a)
+			}
+		}
+		if v := p.Values["helo"]; helo != "" && !p.Quoted["helo"] && !domain.RawText(v) {
+			t.Fatalf("helo %q written raw in %q", v, h)
 		}
 		for _, v := range []string{first.From, first.Helo} {
 			if strings.ContainsAny(v, "; ()\\\"") {

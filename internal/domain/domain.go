@@ -69,12 +69,20 @@ func Valid(name string) bool {
 // (an RFC 8601 pvalue, an RFC 7208 section 9.1 dot-atom), an SMTP reply or
 // a terminal, since it holds nothing any of their grammars gives meaning.
 func Raw(name string) bool {
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {
+	return RawText(name) && Valid(name)
+}
+
+// RawText reports whether s is not empty and holds only ASCII letters,
+// digits, "-", "_" and ".": the characters of a name, which no header,
+// reply or terminal grammar gives a meaning. A single-label host name
+// such as "localhost" is RawText but not [Raw].
+func RawText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {
 			return false
 		}
 	}
-	return Valid(name)
+	return s != ""
 }
 
 // TopLabel reports whether s is a toplabel (RFC 7208 section 7.1):

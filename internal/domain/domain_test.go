@@ -40,6 +40,16 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
+func TestRawText(t *testing.T) {
+	for s, want := range map[string]bool{
+		"localhost": true, "a_b-c.d": true, "": false, "a=b": false, "a b": false, "ü": false, "x;y": false,
+	} {
+		if got := RawText(s); got != want {
+			t.Errorf("RawText(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
 // FuzzRaw checks that a name Raw accepts holds nothing but letters,
 // digits, "-", "_" and dots, and is Valid.
 func FuzzRaw(f *testing.F) {

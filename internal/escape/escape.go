@@ -54,6 +54,12 @@ func HeaderValue(s string, limit int) string {
 	return string(appendQuoted(make([]byte, 0, len(s)+8), s))
 }
 
+// HeaderQuoted is [HeaderValue] that always writes a quoted-string, for a
+// value that is to be written raw only when it is a name.
+func HeaderQuoted(s string, limit int) string {
+	return string(appendQuoted(make([]byte, 0, len(s)+8), Printable(s, limit)))
+}
+
 // AuthResValue returns s as an RFC 8601 value (section 2.2): an RFC 2045
 // token or a quoted-string, which readers that split at ";" and white
 // space read whole. It is [Printable] with limit, with white space, ";",
@@ -71,6 +77,16 @@ func AuthResValue(s string, limit int) string {
 		return string(b)
 	}
 	return string(appendQuoted(make([]byte, 0, len(b)+2), string(b)))
+}
+
+// AuthResQuoted is [AuthResValue] that always writes a quoted-string, for
+// a value that is to be written raw only when it is a name.
+func AuthResQuoted(s string, limit int) string {
+	v := AuthResValue(s, limit)
+	if v != "" && v[0] == '"' {
+		return v
+	}
+	return `"` + v + `"`
 }
 
 // Comment returns s as text for a header field comment (RFC 5322 section
