@@ -266,7 +266,8 @@ func (c *Checker) Check(ctx context.Context, ip netip.Addr, helo, sender string)
 
 // CheckHELO evaluates SPF for the HELO identity (RFC 7208 section 2.3):
 // the policy of the name the client gave in HELO/EHLO, with the sender
-// postmaster@<helo>.
+// postmaster@<helo>. Its outcome has no Sender and NullSender false, so
+// that its Received-SPF has no envelope-from: no MAIL FROM was checked.
 func (c *Checker) CheckHELO(ctx context.Context, ip netip.Addr, helo string) (Outcome, error) {
 	return c.check(ctx, ip, helo, "", IdentityHELO, "postmaster", helo)
 }
