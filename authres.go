@@ -30,7 +30,9 @@ import (
 // of letters, digits, "-", "_" and dots (as A-labels), and every other
 // value (an authserv-id, a HELO name such as "x;dkim=pass") has every
 // character outside printable ASCII, white space, ";", "(", ")", "\" and
-// `"` replaced by "?", is cut to 256 bytes, and is quoted unless it is an
+// `"` replaced by "?" and is cut to 256 bytes; a property value is then
+// quoted unless it is made of letters, digits, "-", "_" and dots (a
+// single-label name such as "localhost"), the authserv-id unless it is an
 // RFC 2045 token.
 func AuthenticationResults(authservID string, outcomes ...*Outcome) string {
 	var f folder
@@ -89,7 +91,7 @@ func AuthenticationResultsValue(authservID string, outcomes ...*Outcome) string 
 // 2.2): local-part "@" domain-name where the local part is a dot-atom, the
 // domain a raw name (see [domain.Raw]) without "_" and the whole at most
 // maxHeaderValue bytes, the domain alone where only the domain is raw,
-// and the sender made safe by [escape.AuthResValue] otherwise.
+// and the sender made safe by authresText otherwise.
 func authresMailFrom(sender string) string {
 	i := strings.LastIndexByte(sender, '@')
 	if d, ok := normalizeDomain(sender[i+1:]); ok && domain.Raw(d) {
@@ -106,7 +108,7 @@ func authresMailFrom(sender string) string {
 
 // authresDomain returns the pvalue of smtp.helo: the name as a lower-case
 // A-label domain where it is a raw name (see [domain.Raw]), and the name
-// made safe by [escape.AuthResValue] otherwise (an address literal, say).
+// made safe by authresText otherwise (an address literal, say).
 func authresDomain(name string) string {
 	if d, ok := normalizeDomain(name); ok && domain.Raw(d) {
 		return d

@@ -31,7 +31,8 @@ type HeaderParam struct {
 // Whatever the inputs hold, the field is one well-formed header field of
 // printable ASCII with lines of at most 998 bytes: a character outside it
 // (CR, LF, other controls, non-ASCII) becomes "?" or a space, a value
-// that is not a dot-atom is a quoted-string with "\" and `"` escaped, the
+// that is not a dot-atom (and a helo value not made of letters, digits,
+// "-", "_" and dots) is a quoted-string with "\" and `"` escaped, the
 // comment never holds "(", ")", "\", `"`, ";" or "=", and long values are
 // cut, so no input can add a key or a header field. A domain with
 // non-ASCII labels is written as A-labels.
