@@ -1,6 +1,11 @@
 package spf
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/spf-go/spf/internal/domain"
+	"github.com/spf-go/spf/internal/escape"
+)
 
 // AuthenticationResults returns an Authentication-Results header field
 // (RFC 8601) that reports the outcomes, "Authentication-Results: " and
@@ -15,18 +20,24 @@ import "strings"
 //
 // or smtp.helo=<HELO name> for the HELO identity, which includes a null
 // sender (RFC 8601 section 2.7.2). smtp.mailfrom is the whole address when
-// its local part is a dot-atom, else only its domain. With no outcome the
-// value is "<authserv-id>; none". A skipped check (Outcome.Skipped) gives
-// no resinfo, since no authentication was made (RFC 8601 section 2.2);
-// where no other outcome is left the value is "<authserv-id>; none" with a
-// comment saying why the check was skipped.
+// its local part is a dot-atom and it fits in 256 bytes, else only its
+// domain. With no outcome the value is "<authserv-id>; none".
+// A skipped check (Outcome.Skipped) gives no resinfo, since no
+// authentication was made (RFC 8601 section 2.2); where no other outcome
+// is left the value is "<authserv-id>; none" with a comment saying why
+// the check was skipped.
 //
-// The output is printable ASCII whatever the inputs hold, and simple
-// enough for readers that split at ";" and white space: comments never
-// hold "(", ")", "\", `"`, ";" or "=", domains are written as A-labels,
-// and a property value that is not a valid domain or address has every
+// The output is one header field of printable ASCII with lines of at most
+// 998 bytes whatever the inputs hold, and simple enough for readers that
+// split at ";" and white space: comments never hold "(", ")", "\", `"`,
+// ";" or "=", a domain is written raw only when it is a valid domain name
+// of letters, digits, "-", "_" and dots (as A-labels), and every other
+// value (an authserv-id, a HELO name such as "x;dkim=pass") has every
 // character outside printable ASCII, white space, ";", "(", ")", "\" and
-// `"` replaced by "?", and is quoted unless it is an RFC 2045 token.
+// `"` replaced by "?" and is cut to 256 bytes; a property value is then
+// quoted unless it is made of letters, digits, "-", "_" and dots (a
+// single-label name such as "localhost"), the authserv-id unless it is an
+// RFC 2045 token.
 func AuthenticationResults(authservID string, outcomes ...*Outcome) string {
 	var f folder
 	f.start("Authentication-Results")
@@ -48,7 +59,7 @@ func AuthenticationResults(authservID string, outcomes ...*Outcome) string {
 			n++
 		}
 	}
-	id := authresValue(authservID)
+	id := escape.AuthResValue(authservID, maxHeaderValue)
 	if n == 0 {
 		f.word(id + ";")
 		f.word("none")
@@ -88,58 +99,41 @@ func AuthenticationResultsValue(authservID string, outcomes ...*Outcome) string 
 }
 
 // authresMailFrom returns the pvalue of smtp.mailfrom (RFC 8601 section
-// 2.2): local-part "@" domain-name where the local part is a dot-atom and
-// the domain valid, the domain alone where only the domain is valid, and
-// the sender made safe by authresValue otherwise.
+// 2.2): local-part "@" domain-name where the local part is a dot-atom, the
+// domain a raw name (see [domain.Raw]) without "_" and the whole at most
+// maxHeaderValue bytes, the domain alone where only the domain is raw,
+// and the sender made safe by authresText otherwise.
 func authresMailFrom(sender string) string {
 	i := strings.LastIndexByte(sender, '@')
-	if d, ok := normalizeDomain(sender[i+1:]); ok {
-		if local := sender[:max(i, 0)]; isDotAtom(local) {
+	if d, ok := normalizeDomain(sender[i+1:]); ok && domain.Raw(d) {
+		// An RFC 5321 domain, as local-part "@" domain-name needs, has no
+		// "_"; a name with one is written alone, as a token.
+		local := sender[:max(i, 0)]
+		if escape.IsDotAtom(local) && len(local)+1+len(d) <= maxHeaderValue && !strings.Contains(d, "_") {
 			return local + "@" + d
 		}
 		return d
 	}
-	return authresValue(sender)
+	return authresText(sender)
 }
 
 // authresDomain returns the pvalue of smtp.helo: the name as a lower-case
-// A-label domain where it is a valid domain, and the name made safe by
-// authresValue otherwise (an address literal, say).
+// A-label domain where it is a raw name (see [domain.Raw]), and the name
+// made safe by authresText otherwise (an address literal, say).
 func authresDomain(name string) string {
-	if d, ok := normalizeDomain(name); ok {
+	if d, ok := normalizeDomain(name); ok && domain.Raw(d) {
 		return d
 	}
-	return authresValue(name)
+	return authresText(name)
 }
 
-// authresValue returns s as an RFC 8601 value (an RFC 2045 token or a
-// quoted-string) that readers splitting at ";" and white space read
-// whole: printable ASCII, with white space, ";", "(", ")", "\" and `"`
-// replaced by "?".
-func authresValue(s string) string {
-	b := []byte(printableASCII(s, maxHeaderValue))
-	for i, c := range b {
-		switch c {
-		case ' ', ';', '(', ')', '\\', '"':
-			b[i] = '?'
-		}
+// authresText returns client text that is not a valid domain as a pvalue:
+// raw where it holds only the characters of a name (a single-label HELO
+// name such as "localhost"), and quoted by [escape.AuthResQuoted]
+// otherwise, with the characters its readers split at replaced.
+func authresText(s string) string {
+	if domain.RawText(s) && escape.IsDotAtom(s) && len(s) <= maxHeaderValue {
+		return s
 	}
-	if isToken(b) {
-		return string(b)
-	}
-	return string(appendQuoted(nil, string(b)))
-}
-
-// isToken reports whether s is an RFC 2045 token: one or more ASCII
-// characters other than space, controls and tspecials.
-func isToken(s []byte) bool {
-	if len(s) == 0 {
-		return false
-	}
-	for _, c := range s {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
-			return false
-		}
-	}
-	return true
+	return escape.AuthResQuoted(s, maxHeaderValue)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/emersion/go-msgauth/authres"
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf-go/spf/internal/escape"
 )
 
 // arWant is what a reader of an Authentication-Results field should find
@@ -38,6 +39,20 @@ func parseAR(t *testing.T, field string) (string, []arWant) {
 			t.Fatalf("result %#v is not SPF\n%s", r, field)
 		}
 		got = append(got, arWant{string(spf.Value), spf.Reason, unquote(spf.From), unquote(spf.Helo)})
+	}
+	// The strict reader of RFC 8601 must read the same.
+	strictID, none, strict, err := parseAuthResStrict(field)
+	if err != nil {
+		t.Fatalf("strict reader: %v\n%s", err, field)
+	}
+	if none && len(got) != 0 {
+		t.Fatalf("strict reader reads \"none\", go-msgauth %v\n%s", got, field)
+	}
+	if strictID != unquote(id) {
+		t.Errorf("strict reader: authserv-id %q, go-msgauth %q", strictID, id)
+	}
+	if diff := cmp.Diff(got, strict); diff != "" {
+		t.Errorf("strict reader and go-msgauth differ (-msgauth +strict):\n%s\n%s", diff, field)
 	}
 	return unquote(id), got
 }
@@ -136,7 +151,7 @@ func TestAuthenticationResultsHostile(t *testing.T) {
 				id, got := parseAR(t, field)
 				wantID := authservID
 				if wantID == "" {
-					wantID = authresValue(o.Receiver)
+					wantID = escape.AuthResValue(o.Receiver, maxHeaderValue)
 					if o.Receiver == "" {
 						wantID = ""
 					}
@@ -167,8 +182,12 @@ func TestAuthenticationResultsNone(t *testing.T) {
 		{"", `Authentication-Results: ""; none`},
 		{"my server", `Authentication-Results: "my?server"; none`},
 	} {
-		if got := AuthenticationResults(tt.id, nil); got != tt.want {
+		got := AuthenticationResults(tt.id, nil)
+		if got != tt.want {
 			t.Errorf("AuthenticationResults(%q, nil) = %q, want %q", tt.id, got, tt.want)
+		}
+		if _, none, _, err := parseAuthResStrict(got); err != nil || !none {
+			t.Errorf("strict reader of %q: none %v, error %v", got, none, err)
 		}
 	}
 	if got, want := AuthenticationResultsValue("mx.example.org"), "mx.example.org; none"; got != want {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+
+	"github.com/spf-go/spf/internal/domain"
+	"github.com/spf-go/spf/internal/escape"
 )
 
 // This file holds what a receiver sets at its border around check_host():
@@ -141,13 +144,13 @@ func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string) 
 // mechanism does, RFC 7208 section 5.5) that is a domain of
 // Checker.TrustedForwarderNames or under it.
 func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender string) *Skip {
-	local, domain := splitSender(sender)
-	e := c.newEvaluation(ip, helo, sender, local, domain)
+	local, senderDomain := splitSender(sender)
+	e := c.newEvaluation(ip, helo, sender, local, senderDomain)
 	defer e.release()
 	e.prefetch = false
-	if c.Timeout > 0 {
+	if limit := c.timeLimit(); limit > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, limit)
 		defer cancel()
 	}
 	e.ctx = ctx
@@ -165,7 +168,7 @@ func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender str
 			// A name from DNS must be a valid domain name before it is
 			// reported: it goes into headers and logs.
 			n := strings.ToLower(strings.TrimSuffix(name, "."))
-			if ok && validDomain(n) && isSubdomain(n, d) && e.validate(0, name) {
+			if ok && domain.Raw(n) && isSubdomain(n, d) && e.validate(0, name) {
 				return &Skip{Reason: SkipForwarderPTR, Domain: d, Name: n}
 			}
 		}
@@ -239,7 +242,7 @@ func (o *Outcome) describeHeader() string {
 		s += ", best guess " + resultToken(o.BestGuess)
 	}
 	if o.Allowed != "" {
-		s += ", sender allowed by " + commentText(o.Allowed, maxHeaderValue)
+		s += ", sender allowed by " + escape.Comment(o.Allowed, maxHeaderValue)
 	}
 	return s
 }
@@ -249,12 +252,12 @@ func (o *Outcome) describeHeader() string {
 // border settings changed: a skipped check, a match of a local rule.
 func (o *Outcome) describe() string {
 	if o.Skipped != nil {
-		return "SPF check skipped for " + commentText(o.Skipped.String(), maxHeaderValue)
+		return "SPF check skipped for " + escape.Comment(o.Skipped.String(), maxHeaderValue)
 	}
 	s := o.describeResult()
 	if o.LocalRule {
 		ip := o.ClientIP.String()
-		domain := commentText(o.Domain, maxHeaderValue)
+		domain := escape.Comment(o.Domain, maxHeaderValue)
 		switch o.Result {
 		case Pass:
 			s = ip + " is permitted for " + domain + " by a local rule of the receiver"

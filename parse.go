@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/spf-go/spf/internal/domain"
 )
 
 // A Kind names the mechanism or modifier of a [Term]
@@ -503,23 +505,7 @@ func endsWithMacroExpand(s string) bool {
 
 // isTopLabel checks toplabel = ( *alphanum ALPHA *alphanum ) /
 // ( 1*alphanum "-" *( alphanum / "-" ) alphanum ).
-func isTopLabel(s string) bool {
-	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	letterOrDash := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case isAlpha(c) || c == '-':
-			letterOrDash = true
-		case isDigit(c):
-		default:
-			return false
-		}
-	}
-	return letterOrDash
-}
+func isTopLabel(s string) bool { return domain.TopLabel(s) }
 
 func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }

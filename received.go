@@ -1,8 +1,12 @@
 package spf
 
 import (
+	"errors"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/spf-go/spf/internal/domain"
+	"github.com/spf-go/spf/internal/escape"
 )
 
 // A HeaderParam is an extension key-value pair for a Received-SPF header
@@ -20,8 +24,9 @@ type HeaderParam struct {
 // plain words what happened, and the keys client-ip, envelope-from, helo,
 // receiver, identity, mechanism ("default" where no mechanism matched) and
 // problem, each where it applies. identity is "helo" for a check of the
-// HELO identity and for a null sender, whose envelope-from is
-// postmaster@<HELO> (RFC 7208 section 2.4).
+// HELO identity and for a null sender. envelope-from is the MAIL FROM
+// address, postmaster@<HELO> for a null sender (RFC 7208 section 2.4); a
+// check of [Checker.CheckHELO] has none, since no MAIL FROM was checked.
 //
 // The receiver's border settings add to it (see [Checker]): a skipped
 // check is "none" with a comment saying it was skipped and why, and the
@@ -30,12 +35,13 @@ type HeaderParam struct {
 // x-allowed.
 //
 // Whatever the inputs hold, the field is one well-formed header field of
-// printable ASCII: a character outside it (CR, LF, other controls,
-// non-ASCII) becomes "?" or a space, a value that is not a dot-atom is a
-// quoted-string with "\" and `"` escaped, the comment never holds
-// "(", ")", "\", `"`, ";" or "=", and long values are cut, so no input can
-// add a key or a header field. A domain with non-ASCII labels is written
-// as A-labels.
+// printable ASCII with lines of at most 998 bytes: a character outside it
+// (CR, LF, other controls, non-ASCII) becomes "?" or a space, a value
+// that is not a dot-atom (and a helo value not made of letters, digits,
+// "-", "_" and dots) is a quoted-string with "\" and `"` escaped, the
+// comment never holds "(", ")", "\", `"`, ";" or "=", and long values are
+// cut, so no input can add a key or a header field. A domain with
+// non-ASCII labels is written as A-labels.
 func (o *Outcome) ReceivedSPF() string {
 	return o.ReceivedSPFWith()
 }
@@ -93,7 +99,13 @@ func (o *Outcome) ReceivedSPFWith(ext ...HeaderParam) string {
 		w := make([]byte, 0, len(p.Key)+len(p.Value)+4)
 		w = append(w, p.Key...)
 		w = append(w, '=')
-		w = appendDotAtomOrQuoted(w, printableASCII(p.Value, limit))
+		if p.Key == "helo" && !domain.RawText(p.Value) {
+			// A HELO name is written raw only when it is made of the
+			// characters of a name.
+			w = append(w, escape.HeaderQuoted(p.Value, limit)...)
+		} else {
+			w = append(w, escape.HeaderValue(p.Value, limit)...)
+		}
 		if i < len(pairs)-1 {
 			w = append(w, ';')
 		}
@@ -117,9 +129,10 @@ const (
 	maxProblemValue = 400
 )
 
-// envelopeFrom returns the mailbox whose domain was checked: the sender as
-// given, or postmaster@<HELO> for the HELO identity and the null sender
-// (RFC 7208 section 2.4). Non-ASCII domains are written as A-labels.
+// envelopeFrom returns the MAIL FROM mailbox whose domain was checked: the
+// sender as given, or postmaster@<HELO> for the null sender (RFC 7208
+// section 2.4); "" for a check of the HELO identity alone. Non-ASCII
+// domains are written as A-labels.
 func (o *Outcome) envelopeFrom() string {
 	if o.Sender != "" {
 		i := strings.LastIndexByte(o.Sender, '@')
@@ -128,7 +141,7 @@ func (o *Outcome) envelopeFrom() string {
 		}
 		return o.Sender[:i+1] + asciiName(o.Sender[i+1:])
 	}
-	if o.Identity == IdentityHELO && o.HELO != "" {
+	if o.NullSender && o.HELO != "" {
 		return "postmaster@" + asciiName(o.HELO)
 	}
 	return ""
@@ -143,32 +156,35 @@ func (o *Outcome) describeResult() string {
 	if d == "" {
 		d = o.checkedDomain()
 	}
-	domain := commentText(d, maxHeaderValue)
+	name := escape.Comment(d, maxHeaderValue)
 	ip := "unknown"
 	if o.ClientIP.IsValid() {
 		ip = o.ClientIP.String()
 	}
+	if o.Result == PermError && errors.Is(o.Problem, ErrInvalidInput) {
+		return "no check was made: the receiver gave invalid input"
+	}
 	switch o.Result {
 	case Pass:
-		return "domain of " + domain + " designates " + ip + " as permitted sender"
+		return "domain of " + name + " designates " + ip + " as permitted sender"
 	case Fail:
-		return "domain of " + domain + " does not designate " + ip + " as permitted sender"
+		return "domain of " + name + " does not designate " + ip + " as permitted sender"
 	case SoftFail:
-		return "domain of transitioning " + domain + " does not designate " + ip + " as permitted sender"
+		return "domain of transitioning " + name + " does not designate " + ip + " as permitted sender"
 	case Neutral:
-		return ip + " is neither permitted nor denied by domain of " + domain
+		return ip + " is neither permitted nor denied by domain of " + name
 	case TempError:
-		return "temporary error in processing during lookup of " + domain
+		return "temporary error in processing during lookup of " + name
 	case None:
 		switch {
-		case strings.TrimSpace(domain) == "":
+		case strings.TrimSpace(name) == "":
 			return "no domain to check"
-		case !validDomain(d):
-			return domain + " is not a domain that can publish SPF policy"
+		case !domain.Valid(d):
+			return name + " is not a domain that can publish SPF policy"
 		}
-		return "domain of " + domain + " does not designate permitted sender hosts"
+		return "domain of " + name + " does not designate permitted sender hosts"
 	}
-	return "permanent error in processing domain of " + domain
+	return "permanent error in processing domain of " + name
 }
 
 // checkedDomain returns the domain of the identity for an outcome built
@@ -202,99 +218,6 @@ func asciiName(name string) string {
 		}
 	}
 	return name
-}
-
-// printableASCII returns s as printable ASCII (0x20 to 0x7e): each
-// whitespace control character becomes a space, and each other control
-// character, non-ASCII rune and invalid UTF-8 byte becomes "?". Text over
-// limit bytes is cut to limit bytes ending in "...".
-func printableASCII(s string, limit int) string {
-	clean := len(s) <= limit
-	for i := 0; clean && i < len(s); i++ {
-		clean = s[i] >= 0x20 && s[i] < 0x7f
-	}
-	if clean {
-		return s
-	}
-	b := make([]byte, 0, min(len(s), limit+3))
-	for _, r := range s {
-		switch {
-		case r >= 0x20 && r < 0x7f:
-			b = append(b, byte(r))
-		case r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r':
-			b = append(b, ' ')
-		default:
-			b = append(b, '?')
-		}
-		if len(b) > limit {
-			b = append(b[:limit-3], "..."...)
-			break
-		}
-	}
-	return string(b)
-}
-
-// commentText returns s as printableASCII does, with every character a
-// naive reader of a comment could take for structure ("(", ")", "\", `"`,
-// ";" and "=") replaced by "?".
-func commentText(s string, limit int) string {
-	s = printableASCII(s, limit)
-	if !strings.ContainsAny(s, "()\\\";=") {
-		return s
-	}
-	b := []byte(s)
-	for i, c := range b {
-		switch c {
-		case '(', ')', '\\', '"', ';', '=':
-			b[i] = '?'
-		}
-	}
-	return string(b)
-}
-
-// isAtext reports whether c is an atext character (RFC 5322 section 3.2.3).
-func isAtext(c byte) bool {
-	return isAlnum(c) || strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
-}
-
-// isDotAtom reports whether s is a dot-atom-text (RFC 5322 section 3.2.3):
-// atext runs joined by single dots.
-func isDotAtom(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == '.' {
-			if s[i-1] == '.' {
-				return false
-			}
-		} else if !isAtext(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// appendQuoted appends s, printable ASCII, as a quoted-string (RFC 5322
-// section 3.2.4), with "\" and `"` escaped.
-func appendQuoted(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' || s[i] == '\\' {
-			dst = append(dst, '\\')
-		}
-		dst = append(dst, s[i])
-	}
-	return append(dst, '"')
-}
-
-// appendDotAtomOrQuoted appends s, printable ASCII, as a dot-atom if it is
-// one and as a quoted-string otherwise.
-func appendDotAtomOrQuoted(dst []byte, s string) []byte {
-	if isDotAtom(s) {
-		return append(dst, s...)
-	}
-	return appendQuoted(dst, s)
 }
 
 // isExtensionKey reports whether key is "x-" name (RFC 7208 sections 7.1
@@ -354,7 +277,7 @@ func (f *folder) word(w string) {
 // by word; the receiver is made safe for a comment, text must be.
 func (f *folder) comment(receiver, text string) {
 	words := strings.Fields(text)
-	if r := commentText(receiver, maxHeaderValue); strings.TrimSpace(r) != "" {
+	if r := escape.Comment(receiver, maxHeaderValue); strings.TrimSpace(r) != "" {
 		words = append(strings.Fields(r+":"), words...)
 	}
 	if len(words) == 0 {

@@ -8,12 +8,15 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-msgauth/authres"
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf-go/spf/internal/domain"
+	"github.com/spf-go/spf/internal/escape"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -175,6 +178,7 @@ type parsedReceived struct {
 	Comment string
 	Keys    []string // in order
 	Values  map[string]string
+	Quoted  map[string]bool // the values written as quoted-strings
 }
 
 // parseReceivedSPF parses a Received-SPF header field strictly after the
@@ -187,7 +191,7 @@ func parseReceivedSPF(field string) (*parsedReceived, error) {
 		return nil, errors.New("not a Received-SPF field")
 	}
 	s := &hdrScanner{s: strings.ReplaceAll(rest, "\r\n", "")}
-	p := &parsedReceived{Values: map[string]string{}}
+	p := &parsedReceived{Values: map[string]string{}, Quoted: map[string]bool{}}
 	s.cfws()
 	p.Result = s.while(isAlpha)
 	if _, err := ParseResult(p.Result); err != nil {
@@ -220,9 +224,10 @@ func parseReceivedSPF(field string) (*parsedReceived, error) {
 			if v, err = s.quoted(); err != nil {
 				return nil, err
 			}
+			p.Quoted[key] = true
 		} else {
-			v = s.while(func(c byte) bool { return isAtext(c) || c == '.' })
-			if !isDotAtom(v) {
+			v = s.while(func(c byte) bool { return escape.IsAtext(c) || c == '.' })
+			if !escape.IsDotAtom(v) {
 				return nil, fmt.Errorf("value of %q is not a dot-atom: %q", key, v)
 			}
 		}
@@ -413,21 +418,21 @@ func TestReceivedSPFHostile(t *testing.T) {
 				want["client-ip"] = o.ClientIP.String()
 			}
 			if from := o.envelopeFrom(); from != "" {
-				want["envelope-from"] = printableASCII(from, maxHeaderValue)
+				want["envelope-from"] = escape.Printable(from, maxHeaderValue)
 			}
 			if o.HELO != "" {
-				want["helo"] = printableASCII(asciiName(o.HELO), maxHeaderValue)
+				want["helo"] = escape.Printable(asciiName(o.HELO), maxHeaderValue)
 			}
 			if o.Receiver != "" {
-				want["receiver"] = printableASCII(o.Receiver, maxHeaderValue)
+				want["receiver"] = escape.Printable(o.Receiver, maxHeaderValue)
 			}
 			if o.Mechanism != "" {
-				want["mechanism"] = printableASCII(o.Mechanism, maxHeaderValue)
+				want["mechanism"] = escape.Printable(o.Mechanism, maxHeaderValue)
 			} else if o.Result == Neutral {
 				want["mechanism"] = "default"
 			}
 			if o.Problem != nil {
-				want["problem"] = printableASCII(o.Problem.Error(), maxProblemValue)
+				want["problem"] = escape.Printable(o.Problem.Error(), maxProblemValue)
 			}
 			if diff := cmp.Diff(want, p.Values); diff != "" {
 				t.Errorf("keys (-want +got):\n%s\nfield:\n%s", diff, h)
@@ -446,10 +451,15 @@ func TestReceivedSPFRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			sender := o.Sender
-			if o.Identity == IdentityHELO {
+			wantKeys := []string{"client-ip", "envelope-from", "helo", "receiver", "identity"}
+			switch {
+			case hc.heloOnly:
+				// No MAIL FROM was checked: no envelope-from (RFC 7208
+				// section 9.1 defines it as the envelope sender).
+				wantKeys = slices.Delete(wantKeys, 1, 2)
+			case o.Identity == IdentityHELO:
 				sender = "postmaster@" + o.HELO
 			}
-			wantKeys := []string{"client-ip", "envelope-from", "helo", "receiver", "identity"}
 			switch {
 			case o.Mechanism != "" || o.Result == Neutral:
 				wantKeys = append(wantKeys, "mechanism")
@@ -460,7 +470,7 @@ func TestReceivedSPFRoundTrip(t *testing.T) {
 				t.Errorf("keys (-want +got):\n%s", diff)
 			}
 			at := strings.LastIndexByte(sender, '@')
-			if got, want := p.Values["envelope-from"], sender[:at+1]+asciiName(sender[at+1:]); got != want {
+			if got, want := p.Values["envelope-from"], sender[:at+1]+asciiName(sender[at+1:]); sender != "" && got != want {
 				t.Errorf("envelope-from = %q, want %q", got, want)
 			}
 			if got := p.Values["client-ip"]; got != hc.ip {
@@ -483,48 +493,29 @@ func TestReceivedSPFValue(t *testing.T) {
 	}
 }
 
-func TestPrintableASCII(t *testing.T) {
-	tests := []struct {
-		in, want string
-		limit    int
-	}{
-		{"plain text", "plain text", 100},
-		{"a\r\nb\tc", "a  b c", 100},
-		{"ü\x00\xff", "???", 100},
-		{"abcdefghij", "abcd...", 7},
-		{"ééééé", "?????", 6},
-		{"é\x00\x00\x00é\x00\x00", "???...", 6},
-	}
-	for _, tt := range tests {
-		if got := printableASCII(tt.in, tt.limit); got != tt.want {
-			t.Errorf("printableASCII(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
-		}
-	}
-}
+// The Authentication-Results injection of issue 10: a HELO name, sender
+// domain or null sender's HELO that a reader could take for a second
+// result.
+const arInjection = "x;dkim=pass(c)header.d=paypal.com"
 
-func TestIsDotAtom(t *testing.T) {
-	for s, want := range map[string]bool{
-		"example.com": true, "-all": true, "a": true, "": false, ".a": false, "a.": false,
-		"a..b": false, "a b": false, "a@b": false, "192.0.2.1": true, "2001:db8::1": false, `a"b`: false,
-	} {
-		if got := isDotAtom(s); got != want {
-			t.Errorf("isDotAtom(%q) = %v, want %v", s, got, want)
-		}
-	}
-}
-
-// FuzzReceivedSPF checks that whatever the inputs, ReceivedSPF writes one
-// well-formed header field (no CR or LF but folding CRLF+WSP, no
-// non-ASCII) that parses with exactly the keys it should have.
+// FuzzReceivedSPF checks that whatever the inputs, ReceivedSPF and
+// AuthenticationResults each write one well-formed header field (no CR or
+// LF but folding CRLF+WSP, no non-ASCII, lines of at most 998 bytes) that
+// the strict readers of RFC 7208 section 9.1 and RFC 8601 section 2.2 read
+// back with exactly the keys and the one resinfo per outcome meant.
 func FuzzReceivedSPF(f *testing.F) {
-	f.Add(uint8(Pass), "mail.example.com", "alice@example.com", "example.com", "mx.example.org", "ip4:192.0.2.0/24", "", "192.0.2.1")
-	f.Add(uint8(Fail), "x\r\ny: z", `"a;b"@c`, "c", "r", "-all", "", "2001:db8::1")
-	f.Add(uint8(PermError), "", "", "", "", "", "bad \"record\"\r\n", "")
-	f.Add(uint8(200), "(((", ")))", "\\", "\"", ";=", "ü\xff", "::ffff:1.2.3.4")
-	f.Fuzz(func(t *testing.T, result uint8, helo, sender, domain, receiver, mech, problem, ip string) {
-		o := &Outcome{Result: Result(result), HELO: helo, Sender: sender, Domain: domain, Receiver: receiver, Mechanism: mech}
+	f.Add(uint8(Pass), "mail.example.com", "alice@example.com", "example.com", "mx.example.org", "mx.example.org", "ip4:192.0.2.0/24", "", "192.0.2.1", false)
+	f.Add(uint8(Fail), "x\r\ny: z", `"a;b"@c`, "c", "r", "", "-all", "", "2001:db8::1", false)
+	f.Add(uint8(PermError), "", "", "", "", "", "", "bad \"record\"\r\n", "", true)
+	f.Add(uint8(200), "(((", ")))", "\\", "\"", ";=", "ü\xff", "x", "::ffff:1.2.3.4", false)
+	f.Add(uint8(Pass), arInjection, "a@example.com", "example.com", "mx.example.org", "mx.example.org", "a", "", "192.0.2.1", false)
+	f.Add(uint8(Pass), "h.example", "a@"+arInjection, arInjection, "mx.example.org", "mx.example.org", "a", "", "192.0.2.1", false)
+	f.Add(uint8(Pass), arInjection, "", arInjection, "mx.example.org", "", "a", "", "192.0.2.1", true)
+	f.Add(uint8(Pass), "h.example", strings.Repeat("l", 2000)+"@example.com", "example.com", "mx", "mx", "a", "", "192.0.2.1", false)
+	f.Fuzz(func(t *testing.T, result uint8, helo, sender, checked, receiver, authservID, mech, problem, ip string, null bool) {
+		o := &Outcome{Result: Result(result), HELO: helo, Sender: sender, Domain: checked, Receiver: receiver, Mechanism: mech}
 		if sender == "" {
-			o.Identity = IdentityHELO
+			o.Identity, o.NullSender = IdentityHELO, null
 		}
 		if a, err := netip.ParseAddr(ip); err == nil {
 			o.ClientIP = a
@@ -547,15 +538,57 @@ func FuzzReceivedSPF(f *testing.F) {
 				t.Fatalf("unexpected key %q in %q", k, h)
 			}
 		}
-		if got, want := p.Values["helo"], printableASCII(asciiName(helo), maxHeaderValue); helo != "" && got != want {
+		if got, want := p.Values["helo"], escape.Printable(asciiName(helo), maxHeaderValue); helo != "" && got != want {
 			t.Fatalf("helo = %q, want %q", got, want)
 		}
-		a := AuthenticationResults(receiver, o)
+		if _, ok := p.Values["envelope-from"]; ok != (sender != "" || null && helo != "") {
+			t.Fatalf("envelope-from present %v for sender %q, null %v: %q", ok, sender, null, h)
+		}
+
+		// Two outcomes in one field: this one and a HELO check.
+		heloCheck := &Outcome{Result: Fail, Identity: IdentityHELO, HELO: helo, ClientIP: o.ClientIP, Receiver: receiver}
+		a := AuthenticationResults(authservID, o, heloCheck)
 		if err := fieldError(a, "Authentication-Results"); err != nil {
 			t.Fatalf("%v in %q", err, a)
 		}
+		id, none, rs, err := parseAuthResStrict(a)
+		if err != nil || none {
+			t.Fatalf("strict reader: %v (none %v) in %q", err, none, a)
+		}
+		wantID := authservID
+		if wantID == "" {
+			wantID = receiver
+		}
+		if wantID = escape.AuthResValue(wantID, maxHeaderValue); unquote(wantID) != id {
+			t.Fatalf("authserv-id %q, want %q in %q", id, wantID, a)
+		}
+		first := arWant{Value: resultToken(o.Result)}
+		if o.Identity == IdentityHELO {
+			first.Helo = unquote(authresDomain(helo))
+		} else {
+			first.From = unquote(authresMailFrom(sender))
+		}
+		want := []arWant{first, {Value: "fail", Helo: unquote(authresDomain(helo))}}
+		if diff := cmp.Diff(want, rs); diff != "" {
+			t.Fatalf("strict reader (-want +got):\n%s\n%q", diff, a)
+		}
+		// Unquoted, a pvalue holds only the characters of a name (and
+		// the "@" and local part of an address).
+		for _, v := range []string{authresDomain(helo), authresMailFrom(sender)} {
+			if name := v[strings.LastIndexByte(v, '@')+1:]; v[0] != '"' && !domain.RawText(name) {
+				t.Fatalf("pvalue %q written raw in %q", v, a)
+			}
+		}
+		if v := p.Values["helo"]; helo != "" && !p.Quoted["helo"] && !domain.RawText(v) {
+			t.Fatalf("helo %q written raw in %q", v, h)
+		}
+		for _, v := range []string{first.From, first.Helo} {
+			if strings.ContainsAny(v, "; ()\\\"") {
+				t.Fatalf("property value %q holds a special character in %q", v, a)
+			}
+		}
 		_, results, err := authres.Parse(strings.ReplaceAll(strings.TrimPrefix(a, "Authentication-Results:"), "\r\n", ""))
-		if err != nil || len(results) != 1 {
+		if err != nil || len(results) != 2 {
 			t.Fatalf("go-msgauth read %d results, error %v, in %q", len(results), err, a)
 		}
 		r, ok := results[0].(*authres.SPFResult)

@@ -79,18 +79,27 @@
 //     computed.
 //   - Header fields and SMTP replies replace non-ASCII and control
 //     characters from the client or DNS with "?" or a space and cut long
-//     values; Authentication-Results values also replace white space, ";",
-//     quotes and parentheses, which its common parsers do not unquote.
+//     values (lines stay within 998 bytes); a name is written raw in a
+//     header only when it is a valid domain of letters, digits, "-", "_"
+//     and dots, and every other Authentication-Results value is quoted
+//     with white space, ";", quotes and parentheses replaced by "?", which
+//     its common parsers do not unquote.
+//   - Angle brackets around the sender are removed; a sender with a
+//     control character, or white space or an angle bracket in its domain
+//     ("a@x SIZE=100"), and an invalid client IP are the caller's mistake:
+//     permerror wrapping [ErrInvalidInput], which [Policy.Verdict] defers
+//     with 451 4.3.0.
 package spf
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"time"
 
-	"golang.org/x/net/idna"
+	"github.com/spf-go/spf/internal/domain"
 )
 
 // The problems of a temperror or permerror, which [Outcome.Problem] and
@@ -120,8 +129,11 @@ var (
 	// section 4.6.4). A temperror. A DNS query cut short by it wraps both
 	// ErrDNS and ErrTimeout, and the context's error.
 	ErrTimeout = errors.New("spf: time limit reached")
-	// ErrInvalidInput: the caller gave an invalid client IP address. A
-	// permerror, since no check could be made.
+	// ErrInvalidInput: the caller gave an invalid client IP address (the
+	// zero netip.Addr) or a sender that no address can be, such as one
+	// with white space or controls ("a@x SIZE=100"). A permerror, since
+	// no check could be made; [Policy.Verdict] answers it with a local
+	// error (451 4.3.0), not with a reject.
 	ErrInvalidInput = errors.New("spf: invalid input")
 )
 
@@ -166,10 +178,18 @@ type Outcome struct {
 	Identity Identity
 	// ClientIP, HELO and Sender are the inputs of the check: the client's
 	// address (IPv4-mapped addresses unmapped), the HELO name and the
-	// MAIL FROM address as given (empty for the null sender).
+	// MAIL FROM address as given, without angle brackets (empty for the
+	// null sender and for [Checker.CheckHELO]). HELO and Sender are
+	// client text: escape them wherever they are written.
 	ClientIP netip.Addr
 	HELO     string
 	Sender   string
+	// NullSender reports a check of an empty MAIL FROM (the null
+	// reverse-path), made for the HELO identity with the sender
+	// postmaster@<HELO> (RFC 7208 section 2.4). It is false for
+	// [Checker.CheckHELO], which has no MAIL FROM: the Received-SPF of such
+	// an outcome has no envelope-from.
+	NullSender bool
 	// Domain is the domain whose policy was checked, in lower-case A-label
 	// form: the sender's domain, or the HELO name.
 	Domain string
@@ -177,6 +197,7 @@ type Outcome struct {
 	// record, and MechanismDomain the domain whose record holds it: Domain,
 	// or the target of a redirect. Both are empty where no term matched
 	// (the default neutral result, or none, temperror and permerror).
+	// Both are DNS text, and Domain client text.
 	Mechanism       string
 	MechanismDomain string
 	// Explanation is set with a fail: the domain's explanation (exp=,
@@ -190,7 +211,9 @@ type Outcome struct {
 	Explanation string
 	FromDomain  bool
 	// Problem is what caused a temperror or permerror; nil otherwise. It
-	// wraps one of the package's Err values, such as [ErrSyntax].
+	// wraps one of the package's Err values, such as [ErrSyntax]; its text
+	// may quote client and DNS text. A Problem that wraps
+	// [ErrInvalidInput] is the caller's mistake, not the sender's.
 	Problem error
 	// Lookups counts the DNS-querying terms evaluated, and VoidLookups the
 	// lookups that found nothing (RFC 7208 section 4.6.4).
@@ -331,13 +354,16 @@ func Check(ctx context.Context, ip netip.Addr, helo, sender string) (Outcome, er
 }
 
 // Check evaluates SPF for the MAIL FROM identity of a message from the
-// client at ip, which said helo in HELO/EHLO and sender in MAIL FROM
-// (without angle brackets).
+// client at ip, which said helo in HELO/EHLO and sender in MAIL FROM.
 //
+// Angle brackets around the sender ("<a@example.com>", "<>") are removed.
 // An empty sender (the null reverse-path) is checked as
 // postmaster@<helo>, with the identity "helo" (RFC 7208 sections 2.4 and
 // 4.3); a sender without "@" or with an empty local part has the local
-// part "postmaster".
+// part "postmaster". A sender that holds a control character, or white
+// space or an angle bracket in its domain (such as a whole MAIL FROM
+// argument, "a@x SIZE=100"), is not checked: the result is permerror with
+// a Problem that wraps [ErrInvalidInput], as for an invalid ip.
 //
 // The outcome's Result is always set. The error is nil unless the result
 // is TempError or PermError, and is then the outcome's Problem.
@@ -346,8 +372,14 @@ func Check(ctx context.Context, ip netip.Addr, helo, sender string) (Outcome, er
 // CheckHost and the package's [Check]. The check's time limit is
 // Checker.Timeout.
 func (c *Checker) Check(ctx context.Context, ip netip.Addr, helo, sender string) (Outcome, error) {
+	sender = trimAngles(sender)
+	if err := senderError(sender); err != nil {
+		return c.invalidInput(ip, helo, sender, err)
+	}
 	if sender == "" {
-		return c.check(ctx, ip, helo, "", IdentityHELO, "postmaster", helo)
+		out, err := c.check(ctx, ip, helo, "", IdentityHELO, "postmaster", helo)
+		out.NullSender = true
+		return out, err
 	}
 	local, domain := splitSender(sender)
 	return c.check(ctx, ip, helo, sender, IdentityMailFrom, local, domain)
@@ -355,7 +387,8 @@ func (c *Checker) Check(ctx context.Context, ip netip.Addr, helo, sender string)
 
 // CheckHELO evaluates SPF for the HELO identity (RFC 7208 section 2.3):
 // the policy of the name the client gave in HELO/EHLO, with the sender
-// postmaster@<helo>.
+// postmaster@<helo>. Its outcome has no Sender and NullSender false, so
+// that its Received-SPF has no envelope-from: no MAIL FROM was checked.
 func (c *Checker) CheckHELO(ctx context.Context, ip netip.Addr, helo string) (Outcome, error) {
 	return c.check(ctx, ip, helo, "", IdentityHELO, "postmaster", helo)
 }
@@ -364,8 +397,13 @@ func (c *Checker) CheckHELO(ctx context.Context, ip netip.Addr, helo string) (Ou
 // evaluates domain's policy for the client at ip, with sender giving the
 // %{s}, %{l} and %{o} macros. Check and CheckHELO are what most callers
 // want; CheckHost is for callers that choose the domain themselves. The
-// outcome's HELO is empty and its Identity IdentityMailFrom.
+// outcome's HELO is empty and its Identity IdentityMailFrom. The sender is
+// taken as [Checker.Check] takes it.
 func (c *Checker) CheckHost(ctx context.Context, ip netip.Addr, domain, sender string) (Outcome, error) {
+	sender = trimAngles(sender)
+	if err := senderError(sender); err != nil {
+		return c.invalidInput(ip, "", sender, err)
+	}
 	local, senderDomain := splitSender(sender)
 	if sender == "" {
 		local, senderDomain = "postmaster", domain
@@ -384,6 +422,50 @@ func (c *Checker) evaluate(ctx context.Context, ip netip.Addr, helo, sender stri
 	return e.run(ctx, c, sender, id, domain)
 }
 
+// trimAngles removes the angle brackets around a sender given as a whole
+// SMTP reverse-path ("<a@example.com>", "<>", RFC 5321 section 4.1.2).
+func trimAngles(sender string) string {
+	if len(sender) >= 2 && sender[0] == '<' && sender[len(sender)-1] == '>' {
+		return sender[1 : len(sender)-1]
+	}
+	return sender
+}
+
+// maxQuotedInput is how much of a caller's invalid input an error quotes.
+const maxQuotedInput = 64
+
+// senderError reports a sender that no address can be (RFC 5321 section
+// 4.1.2): one with a control character or DEL anywhere, or with white
+// space or an angle bracket in its domain (after the last "@"), such as a
+// whole MAIL FROM argument ("a@x SIZE=100"). A space in the local part is
+// left alone: a quoted local part can hold one, and the openspf suite
+// checks "Macro Error@e8.example.com". Non-ASCII is left to the
+// evaluation (RFC 6531 allows it).
+func senderError(sender string) error {
+	at := strings.LastIndexByte(sender, '@')
+	for i := 0; i < len(sender); i++ {
+		c := sender[i]
+		if c < 0x20 || c == 0x7f || i > at && (c == ' ' || c == '<' || c == '>') {
+			q := sender
+			if len(q) > maxQuotedInput {
+				q = q[:maxQuotedInput] + "..."
+			}
+			return fmt.Errorf("%w: sender %q holds a control character, or white space or an angle bracket in its domain, which no address can hold", ErrInvalidInput, q)
+		}
+	}
+	return nil
+}
+
+// invalidInput returns the permerror outcome of a check that was not made
+// because the caller's input was invalid.
+func (c *Checker) invalidInput(ip netip.Addr, helo, sender string, err error) (Outcome, error) {
+	out := Outcome{Result: PermError, ClientIP: ip.Unmap(), HELO: helo, Sender: sender, Problem: err, Receiver: c.Receiver}
+	if out.Receiver == "" {
+		out.Receiver = "unknown"
+	}
+	return out, err
+}
+
 // splitSender splits a MAIL FROM address at its last "@". The local part
 // is "postmaster" where it is empty or missing (RFC 7208 section 4.3).
 func splitSender(sender string) (local, domain string) {
@@ -400,47 +482,5 @@ func splitSender(sender string) (local, domain string) {
 
 // normalizeDomain returns name in lower-case A-label form without a
 // trailing dot, and whether it is a valid multi-label domain name that
-// check_host() can evaluate (RFC 7208 section 4.3).
-func normalizeDomain(name string) (string, bool) {
-	name = strings.TrimSuffix(name, ".")
-	for i := 0; i < len(name); i++ {
-		if name[i] >= 0x80 {
-			a, err := idna.Lookup.ToASCII(name)
-			if err != nil {
-				return name, false
-			}
-			name = a
-			break
-		}
-	}
-	name = strings.ToLower(name)
-	return name, validDomain(name)
-}
-
-// validDomain reports whether name (without trailing dot) is a domain
-// name check_host() can evaluate: at most 253 bytes, at least two labels
-// of 1 to 63 bytes of visible ASCII, and a last label that is a toplabel
-// (RFC 7208 sections 4.3 and 7.1), which rules out address literals.
-func validDomain(name string) bool {
-	if len(name) > 253 {
-		return false
-	}
-	labels, start := 0, 0
-	for i := 0; i <= len(name); i++ {
-		if i < len(name) {
-			c := name[i]
-			if c <= 0x20 || c >= 0x7f {
-				return false
-			}
-			if c != '.' {
-				continue
-			}
-		}
-		if n := i - start; n == 0 || n > 63 {
-			return false
-		}
-		labels++
-		start = i + 1
-	}
-	return labels >= 2 && isTopLabel(name[strings.LastIndexByte(name, '.')+1:])
-}
+// check_host() can evaluate (RFC 7208 section 4.3); see [domain.Normalize].
+func normalizeDomain(name string) (string, bool) { return domain.Normalize(name) }

@@ -47,7 +47,7 @@ func TestCheckOutcome(t *testing.T) {
 		},
 		{
 			name: "null sender is the HELO identity", ip: "203.0.113.5", helo: "mail.example.org", from: "",
-			want: spf.Outcome{Result: spf.Pass, Identity: spf.IdentityHELO, Domain: "mail.example.org", Mechanism: "a", MechanismDomain: "mail.example.org", Lookups: 1},
+			want: spf.Outcome{Result: spf.Pass, Identity: spf.IdentityHELO, NullSender: true, Domain: "mail.example.org", Mechanism: "a", MechanismDomain: "mail.example.org", Lookups: 1},
 		},
 		{
 			name: "CheckHELO", ip: "203.0.113.6", helo: "mail.example.org", helo2: true,

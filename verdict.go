@@ -1,8 +1,11 @@
 package spf
 
 import (
+	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/spf-go/spf/internal/escape"
 )
 
 // WhyExplanation is a default explanation (a macro string, RFC 7208
@@ -68,13 +71,15 @@ func (l RejectLevel) rejects(r Result) bool {
 // HELO fail rejects on its own.
 type Policy struct {
 	// Reject selects the MAIL FROM results that are rejected, with 550
-	// 5.7.23 (RFC 7208 section 8.4, RFC 7372 section 3.2). For a null
+	// 5.7.23 for a fail (RFC 7208 section 8.4, RFC 7372 section 3.2) and
+	// 550 5.7.1 for another result (RFC 3463). For a null
 	// sender, the HELO result is judged in their place (RFC 7208 section
 	// 2.4). The zero value RejectFail rejects fail only; RejectSoftFail
 	// adds softfail, RejectNotPass everything but pass.
 	Reject RejectLevel
 	// HELO selects the HELO results that reject on their own, whatever
-	// the MAIL FROM result (RFC 7208 section 2.3), with 550 5.7.23. The
+	// the MAIL FROM result (RFC 7208 section 2.3), with 550 5.7.23 for a
+	// fail and 550 5.7.1 for another result. The
 	// zero value RejectFail rejects a HELO fail; RejectNever leaves the
 	// HELO result to count only for a null sender. A HELO temperror or
 	// permerror never rejects on its own.
@@ -100,8 +105,10 @@ type Verdict struct {
 	// Accept (the caller replies as it would without SPF).
 	Code int
 	// EnhancedCode is the enhanced status code (RFC 3463) of the reply:
-	// 5.7.23 for a rejected result, 5.7.24 for a rejected permerror, 4.7.24
-	// for a deferred temperror (RFC 7372 section 3.2); zero for Accept.
+	// 5.7.23 for a rejected fail, 5.7.1 for another rejected result,
+	// 5.7.24 for a rejected permerror, 4.7.24 for a deferred temperror (RFC
+	// 7372 section 3.2), 4.3.0 for a check the caller gave invalid input
+	// (a local error); zero for Accept.
 	// Its type converts to go-smtp's EnhancedCode.
 	EnhancedCode [3]int
 	// Lines is the text of the reply, a line each, without codes: which
@@ -159,15 +166,18 @@ func (v Verdict) Status() string {
 // of a null sender (RFC 7208 section 2.4) and is judged by the rules of
 // MAIL FROM, as well as by HELO.
 //
-// In order: a HELO result that p.HELO rejects gives Reject (550 5.7.23);
-// then the MAIL FROM result: a permerror gives Reject (550 5.7.24) when
-// p.RejectPermError is set, a temperror Defer (451 4.7.24) unless
-// p.AcceptTempError is set, another result Reject (550 5.7.23) when
-// p.Reject rejects it; anything else is Accept. A skipped check
-// (Outcome.Skipped) is judged as one not made, so it never rejects; a best
-// guess (Outcome.BestGuess) changes nothing. Under p.ReportOnly the
-// verdict is always Accept, with ReportOnly and Would set where it would
-// have been Reject or Defer.
+// In order: a check whose Problem wraps [ErrInvalidInput] (an invalid
+// client IP or sender from the caller) gives Defer with 451 4.3.0, a local
+// error that blames no sender; a HELO result that p.HELO rejects gives
+// Reject (550 5.7.23 for fail, 5.7.1 otherwise); then the MAIL FROM
+// result: a permerror gives Reject (550 5.7.24) when p.RejectPermError is
+// set, a temperror Defer (451 4.7.24) unless p.AcceptTempError is set,
+// another result Reject (550 5.7.23 for fail, 5.7.1 otherwise) when
+// p.Reject rejects it; anything else is Accept.
+// A skipped check (Outcome.Skipped) is judged as one not made, so it
+// never rejects; a best guess (Outcome.BestGuess) changes nothing. Under
+// p.ReportOnly the verdict is always Accept, with ReportOnly and Would set
+// where it would have been Reject or Defer.
 //
 // The reply of a fail carries Outcome.Explanation: the domain's own
 // explanation, introduced by "The domain <domain> explains:", or the
@@ -178,13 +188,19 @@ func (p Policy) Verdict(helo, mailFrom *Outcome) Verdict {
 	if v, ok := p.border(helo, mailFrom); ok { // border.go
 		return v
 	}
+	for _, o := range [...]*Outcome{helo, mailFrom} {
+		if o != nil && o.Result == PermError && errors.Is(o.Problem, ErrInvalidInput) {
+			return Verdict{Action: Defer, Code: 451, EnhancedCode: [3]int{4, 3, 0},
+				Lines: []string{"Local error in the SPF check, try again later"}, Outcome: o}
+		}
+	}
 	nullSender := mailFrom != nil && mailFrom.Identity == IdentityHELO
 	h := helo
 	if h == nil && nullSender {
 		h = mailFrom
 	}
 	if h != nil && p.HELO.rejects(h.Result) {
-		return reject(h, 550, [3]int{5, 7, 23})
+		return reject(h, 550, rejectStatus(h.Result))
 	}
 	m := mailFrom
 	if m == nil {
@@ -203,10 +219,21 @@ func (p Policy) Verdict(helo, mailFrom *Outcome) Verdict {
 		}
 	default:
 		if p.Reject.rejects(m.Result) {
-			return reject(m, 550, [3]int{5, 7, 23})
+			return reject(m, 550, rejectStatus(m.Result))
 		}
 	}
 	return Verdict{}
+}
+
+// rejectStatus returns the enhanced status code of a rejected result:
+// 5.7.23 for fail, the code RFC 7372 section 3.2 defines for "SPF
+// validation failed", and 5.7.1 ("delivery not authorized", RFC 3463)
+// for softfail, neutral and none, which are no SPF failure.
+func rejectStatus(r Result) [3]int {
+	if r == Fail {
+		return [3]int{5, 7, 23}
+	}
+	return [3]int{5, 7, 1}
 }
 
 // Limits of a reply's text: a reply line is at most 512 bytes with its
@@ -275,7 +302,7 @@ func reject(o *Outcome, code int, status [3]int) Verdict {
 // replyWrap bytes, else at the first space after it if the line stays
 // within maxReplyText bytes, else at maxReplyText bytes.
 func appendReplyLines(lines []string, text string) []string {
-	text = strings.Join(strings.Fields(printableASCII(text, maxReplyLines*maxReplyText)), " ")
+	text = escape.Reply(text, maxReplyLines*maxReplyText)
 	for len(text) > replyWrap {
 		cut := strings.LastIndexByte(text[:replyWrap+1], ' ')
 		if cut <= 0 {

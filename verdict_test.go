@@ -68,7 +68,14 @@ func TestVerdictTable(t *testing.T) {
 		status string
 	}
 	accept := want{Accept, 0, "0.0.0"}
-	reject := want{Reject, 550, "5.7.23"}
+	// RFC 7372 section 3.2: X.7.23 is for an SPF fail; other rejected
+	// results get 5.7.1 (RFC 3463).
+	reject := func(r Result) want {
+		if r == Fail {
+			return want{Reject, 550, "5.7.23"}
+		}
+		return want{Reject, 550, "5.7.1"}
+	}
 	rejectPerm := want{Reject, 550, "5.7.24"}
 	deferTemp := want{Defer, 451, "4.7.24"}
 
@@ -102,7 +109,7 @@ func TestVerdictTable(t *testing.T) {
 			return deferTemp
 		}
 		if p.Reject.rejects(r) {
-			return reject
+			return reject(r)
 		}
 		return accept
 	}
@@ -110,7 +117,7 @@ func TestVerdictTable(t *testing.T) {
 	// FROM): only what Policy.HELO rejects.
 	heloWant := func(p Policy, r Result) want {
 		if p.HELO.rejects(r) {
-			return reject
+			return reject(r)
 		}
 		return accept
 	}
@@ -251,9 +258,9 @@ func TestVerdictReplies(t *testing.T) {
 			name: "softfail",
 			hc:   headerCase{ip: "198.51.100.7", helo: "mail.example.com", sender: "carol@soft.example"},
 			p:    Policy{Reject: RejectSoftFail},
-			want: "550-5.7.23 SPF MAIL FROM check gave softfail, which is not accepted here:\r\n" +
-				"550-5.7.23 domain of transitioning soft.example does not designate 198.51.100.7 as\r\n" +
-				"550 5.7.23 permitted sender\r\n",
+			want: "550-5.7.1 SPF MAIL FROM check gave softfail, which is not accepted here:\r\n" +
+				"550-5.7.1 domain of transitioning soft.example does not designate 198.51.100.7 as\r\n" +
+				"550 5.7.1 permitted sender\r\n",
 		},
 		{
 			name: "permerror",
@@ -307,7 +314,7 @@ func TestVerdictHostileExplanation(t *testing.T) {
 			zz.AddTXT("evil.example", "v=spf1 -all exp=exp.evil.example")
 			zz.AddTXT("exp.evil.example", exp)
 			c := &Checker{Resolver: zz, Receiver: "mx.example.org"}
-			o, _ := c.Check(context.Background(), netip.MustParseAddr("192.0.2.1"), "h.example", "a\r\nb\x00ü@evil.example")
+			o, _ := c.Check(context.Background(), netip.MustParseAddr("192.0.2.1"), "h.example", `a b"(c);ü@evil.example`)
 			if o.Result != Fail {
 				t.Fatalf("result %v", o.Result)
 			}

@@ -367,6 +367,10 @@ func (e *Explanation) summary() string {
 	} else {
 		b.WriteString(" that claimed " + e.who() + ".")
 	}
+	if e.Cause == "invalid-input" {
+		fmt.Fprintf(&b, " No SPF check could be made with that input; the answer is %q.", e.Result)
+		return b.String()
+	}
 	fmt.Fprintf(&b, " SPF asks the domain %s whether %s may send its mail; the answer is %q.", orUnknown(e.Domain), e.ClientIP, e.Result)
 	return b.String()
 }
@@ -380,11 +384,13 @@ func orUnknown(s string) string {
 
 func (e *Explanation) policy() string {
 	d := e.Domain
+	if e.Cause == "invalid-input" {
+		// The caller's mistake (an invalid IP address or sender), not the
+		// domain's: no policy was read.
+		return "No check could be made: " + e.Problem + "."
+	}
 	switch e.Result {
 	case "none":
-		if e.Cause == "invalid-input" {
-			return "No check could be made: " + e.Problem + "."
-		}
 		if e.Domain == "" || strings.Count(e.Domain, ".") == 0 {
 			return "The name " + orUnknown(d) + " is not a domain that can publish an SPF policy."
 		}
@@ -494,6 +500,9 @@ func (e *Explanation) advice() []string {
 	if strings.Contains(ip, ":") {
 		mech = "ip6:" + ip
 	}
+	if e.Cause == "invalid-input" {
+		return []string{"The check needs the client's IP address and an envelope sender that an address can be; the receiver's mail server must pass them as they were given in the SMTP session."}
+	}
 	switch e.Result {
 	case "fail":
 		return []string{
@@ -515,9 +524,6 @@ func (e *Explanation) advice() []string {
 			"Nothing needs to change for SPF: " + ip + " is authorized by " + d + ". If the message was refused, the reason is not SPF.",
 		}
 	case "none":
-		if e.Cause == "invalid-input" {
-			return []string{"Give a valid IP address."}
-		}
 		return []string{
 			"The owner of " + orUnknown(d) + " can publish an SPF policy: one TXT record at " + orUnknown(d) + " that starts with \"v=spf1\", lists the servers that send its mail and ends with \"-all\" or \"~all\".",
 		}

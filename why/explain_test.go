@@ -57,7 +57,8 @@ var goldenCases = []struct {
 	{"permerror-multiple-records", Query{IP: netip.MustParseAddr("192.0.2.1"), HELO: "h.example.org", Sender: "bob@two.example.org"}},
 	{"permerror-include-without-record", Query{IP: netip.MustParseAddr("192.0.2.1"), HELO: "h.example.org", Sender: "bob@inc.example.org"}},
 	{"redirect-fail", Query{IP: netip.MustParseAddr("198.51.100.7"), HELO: "h.example.org", Sender: "bob@redirect.example.org"}},
-	{"hostile", Query{IP: netip.MustParseAddr("198.51.100.7"), HELO: "evil\x1b[31m.example.org", Sender: "\"<b>x\"\r\n@hostile.example.org"}},
+	{"hostile", Query{IP: netip.MustParseAddr("198.51.100.7"), HELO: "evil\x1b[31m.example.org", Sender: "\"<b>x\"\u00e9\u202e@hostile.example.org"}},
+	{"invalid-sender", Query{IP: netip.MustParseAddr("198.51.100.7"), HELO: "mail.example.org", Sender: "a@hostile.example.org SIZE=100\r\n"}},
 }
 
 // TestGolden compares the text of each explanation with

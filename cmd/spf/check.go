@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/internal/escape"
 )
 
 const checkUsage = `Usage: spf check [flags] IP SENDER [HELO]
@@ -248,11 +249,12 @@ func newAnswer(out *spf.Outcome) *answer {
 }
 
 // writeText writes the answer for people: one "name: value" line per
-// field that has a value.
+// field that has a value. Values hold client and DNS text: they go
+// through the terminal escaper; the header field is printable ASCII.
 func (a *answer) writeText(w io.Writer) {
 	line := func(name, value string) {
 		if value != "" {
-			fmt.Fprintf(w, "%-13s %s\n", name+":", value)
+			fmt.Fprintf(w, "%-13s %s\n", name+":", escape.Terminal(value))
 		}
 	}
 	line("result", a.Result)

@@ -9,8 +9,10 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/internal/escape"
 )
 
 const lintUsage = `Usage: spf lint [flags] DOMAIN
@@ -535,9 +537,14 @@ func (r *lintReport) writeText(w io.Writer) {
 		if f.Term != "" {
 			where += ": " + strconv.Quote(f.Term)
 		}
-		fmt.Fprintf(w, "%s: %s: %s\n", f.Severity, where, f.Message)
+		fmt.Fprintf(w, "%s: %s: %s\n", f.Severity, escape.Terminal(where), escape.Terminal(f.Message))
 		if f.Offset != nil && f.Record != "" {
-			fmt.Fprintf(w, "    %s\n    %s^\n", f.Record, strings.Repeat(" ", *f.Offset))
+			// The caret stands under the escaped record.
+			caret := *f.Offset
+			if caret <= len(f.Record) {
+				caret = utf8.RuneCountInString(escape.Terminal(f.Record[:caret]))
+			}
+			fmt.Fprintf(w, "    %s\n    %s^\n", escape.Terminal(f.Record), strings.Repeat(" ", caret))
 		}
 	}
 	switch {
@@ -554,10 +561,10 @@ func writeLintNode(w io.Writer, n *lintNode, via string, depth int) {
 	if via != "" {
 		name = via
 	}
-	fmt.Fprintf(w, "%s%s  [%s]\n%s  %s\n", indent, name, plural(n.Lookups, "lookup"), indent, strconv.Quote(n.Record))
+	fmt.Fprintf(w, "%s%s  [%s]\n%s  %s\n", indent, escape.Terminal(name), plural(n.Lookups, "lookup"), indent, escape.Terminal(strconv.Quote(n.Record)))
 	for _, c := range n.Children {
 		if c.Node == nil {
-			fmt.Fprintf(w, "%s  %s  (not followed)\n", indent, c.Term)
+			fmt.Fprintf(w, "%s  %s  (not followed)\n", indent, escape.Terminal(c.Term))
 			continue
 		}
 		writeLintNode(w, c.Node, c.Term, depth+1)

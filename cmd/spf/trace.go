@@ -9,8 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/internal/escape"
 )
 
 const traceUsage = `Usage: spf trace [flags] IP SENDER [HELO]
@@ -113,11 +115,11 @@ func (p *tracePrinter) header(out *spf.Outcome) {
 	if sender == "" {
 		sender = "postmaster@" + out.HELO
 	}
-	fmt.Fprintf(p.w, "check_host(%s, %s, %s) for the %s identity", out.ClientIP, out.Domain, sender, out.Identity)
+	line := fmt.Sprintf("check_host(%s, %s, %s) for the %s identity", out.ClientIP, out.Domain, sender, out.Identity)
 	if out.HELO != "" && out.Identity != spf.IdentityHELO {
-		fmt.Fprintf(p.w, ", HELO %s", out.HELO)
+		line += ", HELO " + out.HELO
 	}
-	fmt.Fprintln(p.w)
+	fmt.Fprintln(p.w, escape.Terminal(line))
 }
 
 // tree builds the tree from the events.
@@ -242,7 +244,9 @@ func (p *tracePrinter) tree(events []spf.Event) []*traceNode {
 			// Point at a syntax error.
 			var se *spf.SyntaxError
 			if errors.As(ev.Err, &se) && se.Offset <= len(se.Record) {
-				rn.children = []*traceNode{{text: se.Record}, {text: strings.Repeat(" ", se.Offset) + "^"}}
+				// The caret stands under the escaped record.
+				caret := utf8.RuneCountInString(escape.Terminal(se.Record[:se.Offset]))
+				rn.children = []*traceNode{{text: se.Record}, {text: strings.Repeat(" ", caret) + "^"}}
 			}
 			h.node.children = append(h.node.children, rn)
 			if len(stack) > 1 {
@@ -312,11 +316,13 @@ func formatElapsed(d time.Duration) string {
 	return d.Round(time.Millisecond).String()
 }
 
+// print writes the tree, each line through the terminal escaper: the
+// lines hold names, records and errors from DNS and the client.
 func (p *tracePrinter) print(n *traceNode, indent int) {
 	if n.hidden {
 		return
 	}
-	fmt.Fprintf(p.w, "%s%s\n", strings.Repeat("  ", indent), n.text)
+	fmt.Fprintf(p.w, "%s%s\n", strings.Repeat("  ", indent), escape.Terminal(n.text))
 	for _, c := range n.children {
 		p.print(c, indent+1)
 	}

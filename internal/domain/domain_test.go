@@ -1,0 +1,71 @@
+package domain
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		in, want string
+		valid    bool
+		raw      bool
+	}{
+		{"Example.COM.", "example.com", true, true},
+		{"bücher.example", "xn--bcher-kva.example", true, true},
+		{"_spf.example.com", "_spf.example.com", true, true},
+		{"x;dkim=pass(c)header.d=paypal.com", "x;dkim=pass(c)header.d=paypal.com", true, false},
+		{"a b.example", "a b.example", false, false},
+		{"com", "com", false, false},
+		{"[192.0.2.1]", "[192.0.2.1]", false, false},
+		{"192.0.2.1", "192.0.2.1", false, false},
+		{"a..example", "a..example", false, false},
+		{strings.Repeat("a", 64) + ".example", strings.Repeat("a", 64) + ".example", false, false},
+		{strings.Repeat("a.", 127) + "com", strings.Repeat("a.", 127) + "com", false, false},
+		{"x\r\n.example", "x\r\n.example", false, false},
+		{"", "", false, false},
+		{"a.-com", "a.-com", false, false},
+		{"a.1-2", "a.1-2", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, ok := Normalize(tt.in)
+			if got != tt.want || ok != tt.valid {
+				t.Errorf("Normalize(%q) = %q, %v, want %q, %v", tt.in, got, ok, tt.want, tt.valid)
+			}
+			if r := Raw(got); r != tt.raw {
+				t.Errorf("Raw(%q) = %v, want %v", got, r, tt.raw)
+			}
+		})
+	}
+}
+
+func TestRawText(t *testing.T) {
+	for s, want := range map[string]bool{
+		"localhost": true, "a_b-c.d": true, "": false, "a=b": false, "a b": false, "ü": false, "x;y": false,
+	} {
+		if got := RawText(s); got != want {
+			t.Errorf("RawText(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// FuzzRaw checks that a name Raw accepts holds nothing but letters,
+// digits, "-", "_" and dots, and is Valid.
+func FuzzRaw(f *testing.F) {
+	for _, s := range []string{"example.com", "x;dkim=pass(c)header.d=paypal.com", "a_b.c-d.e", "bücher.example"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, ok := Normalize(s)
+		if !Raw(n) {
+			return
+		}
+		if !ok || !Valid(n) {
+			t.Fatalf("Raw(%q) but not valid", n)
+		}
+		if strings.Trim(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != "" {
+			t.Fatalf("Raw(%q) with other characters", n)
+		}
+	})
+}
