@@ -13,9 +13,31 @@ import (
 // Defaults of a [Cache]'s settings.
 const (
 	DefaultCacheEntries = 65536
+	DefaultCacheBytes   = 64 << 20 // 64 MiB
 	DefaultCacheMaxTTL  = 24 * time.Hour
 	DefaultNegativeTTL  = 5 * time.Minute
+	DefaultFailureTTL   = 5 * time.Second
 )
+
+// The bounds of a [Cache]'s FailureTTL, from RFC 9520 section 3.2: a
+// resolution failure is cached for at least 1 second and at most 5
+// minutes.
+const (
+	MinFailureTTL = time.Second
+	MaxFailureTTL = 5 * time.Minute
+)
+
+// minShardBytes is the least memory a Cache gives each shard: it has
+// fewer shards than maxCacheShards when MaxBytes is small, so that one
+// shard can hold large answers.
+const minShardBytes = 1 << 20
+
+// entryOverhead is about what an entry costs beyond its name and answer:
+// its key and value in the map and its share of the map's buckets.
+const entryOverhead = 96
+
+// errCacheNoResolver is the error of a Cache that has no Resolver.
+var errCacheNoResolver = errors.New("spf: Cache has no Resolver")
 
 // maxCacheShards is the most shards a Cache splits its entries into, so
 // that lookups from many goroutines rarely contend for one lock.
@@ -33,14 +55,25 @@ const maxCacheShards = 64
 //     (RFC 2308 section 5), or NegativeTTL if it is zero; an error that
 //     wraps [ErrNotFound], from resolvers that report no TTL, for
 //     NegativeTTL.
-//   - Temporary failures (every other error) are never kept: the next
-//     lookup asks again.
+//   - A resolution failure (every other error: SERVFAIL, a timeout, a
+//     network error) is kept for FailureTTL, 5 seconds by default, as
+//     RFC 9520 section 3.2 requires of resolvers, so that a dead or slow
+//     name is not asked again by every check. A lookup given up because
+//     every caller waiting for it had its context cancelled is not a
+//     resolution failure and is not kept.
 //   - Identical lookups that arrive while one is in flight wait for its
 //     answer instead of sending a query of their own. A waiter whose
 //     context ends returns at once; the query itself is cancelled when
 //     every waiter has gone.
-//   - It holds at most about MaxEntries answers; when it is full, expired
-//     answers are dropped first, then arbitrary ones.
+//   - It holds at most MaxBytes bytes of answers (64 MiB by default),
+//     counting names, TXT strings, addresses and the parsed SPF record
+//     kept with a TXT answer, and at most about MaxEntries answers; when
+//     it is full, expired answers are dropped first, then arbitrary ones.
+//     An answer larger than an eighth of a shard (MaxBytes divided into
+//     up to 64 shards of at least 1 MiB each; 128 KiB by default, more
+//     than any DNS message) is not kept at all. An SPF record of more
+//     than 4,096 bytes or 256 terms is kept as text only, not parsed: the
+//     checks that read it parse it again.
 //
 // A hit takes a read lock on one of up to 64 shards, a map lookup, a
 // reading of the monotonic clock and an atomic add, and allocates
@@ -48,28 +81,40 @@ const maxCacheShards = 64
 // that upper-case letters are folded (which allocates): check_host()
 // queries names in lower case.
 //
+// A Cache without a Resolver answers every Lookup with an error; a nil
+// context is taken as [context.Background].
+//
 // Set the fields before the first Lookup and do not change them after.
 // A Cache is safe for concurrent use. The Responses it returns are shared
 // between callers and must not be modified.
 type Cache struct {
-	// Resolver is the resolver the cache sits in front of. It must not
-	// be nil.
+	// Resolver is the resolver the cache sits in front of. Without one,
+	// Lookup returns an error.
 	Resolver Resolver
 	// MaxEntries bounds the answers kept; if zero, DefaultCacheEntries.
 	MaxEntries int
+	// MaxBytes bounds the memory the answers kept hold, in bytes; if
+	// zero, DefaultCacheBytes.
+	MaxBytes int
 	// MinTTL and MaxTTL clamp the TTL of every answer kept; a zero
 	// MaxTTL means DefaultCacheMaxTTL.
 	MinTTL, MaxTTL time.Duration
 	// NegativeTTL is how long a void answer that carries no TTL is kept;
 	// if zero, DefaultNegativeTTL.
 	NegativeTTL time.Duration
+	// FailureTTL is how long a resolution failure is kept; if zero,
+	// DefaultFailureTTL. It is clamped to [MinFailureTTL,
+	// MaxFailureTTL]; a negative FailureTTL keeps no failure (against
+	// RFC 9520's advice).
+	FailureTTL time.Duration
 
-	once     sync.Once
-	seed     maphash.Seed
-	start    time.Time // the clock's origin: expiries are offsets from it
-	now      func() time.Time
-	shards   []cacheShard
-	perShard int
+	once       sync.Once
+	seed       maphash.Seed
+	start      time.Time // the clock's origin: expiries are offsets from it
+	now        func() time.Time
+	shards     []cacheShard
+	perShard   int // entries
+	shardBytes int
 
 	flightMu sync.Mutex
 	flights  map[cacheKey]*cacheFlight
@@ -96,17 +141,18 @@ type cacheKey struct {
 	typ  RRType
 }
 
-// A cacheEntry is one kept answer: a Response, or an error that wraps
-// ErrNotFound.
+// A cacheEntry is one kept answer: a Response, or an error.
 type cacheEntry struct {
 	resp    *Response
 	err     error
 	expires time.Duration // since Cache.start
+	size    int           // bytes, as entrySize counts them
 }
 
 type cacheShard struct {
 	mu        sync.RWMutex
 	m         map[cacheKey]cacheEntry
+	bytes     int // the sum of the entries' sizes, under mu
 	misses    atomic.Uint64
 	evictions atomic.Uint64
 	_         [64]byte // keep shards' counters on their own cache lines
@@ -136,6 +182,9 @@ type CacheStats struct {
 	// Entries is the number of answers held now, expired ones included
 	// until they are dropped.
 	Entries int
+	// Bytes is about how much memory the answers held now take, as
+	// counted against MaxBytes.
+	Bytes int
 }
 
 func (c *Cache) init() {
@@ -149,10 +198,15 @@ func (c *Cache) init() {
 		if max <= 0 {
 			max = DefaultCacheEntries
 		}
+		maxBytes := c.MaxBytes
+		if maxBytes <= 0 {
+			maxBytes = DefaultCacheBytes
+		}
 		n := 1
-		for n < maxCacheShards && n*1024 <= max {
+		for n < maxCacheShards && n*1024 <= max && 2*n*minShardBytes <= maxBytes {
 			n *= 2
 		}
+		c.shardBytes = maxBytes / n
 		c.shards = make([]cacheShard, n)
 		for i := range c.shards {
 			c.shards[i].m = make(map[cacheKey]cacheEntry)
@@ -207,6 +261,12 @@ func (sh *cacheShard) get(k cacheKey, now time.Duration) (cacheEntry, bool) {
 // Lookup implements [Resolver]: it answers from memory if it can, and
 // otherwise asks the Resolver behind the cache.
 func (c *Cache) Lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
+	if c.Resolver == nil {
+		return nil, errCacheNoResolver
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	c.init()
 	k := cacheKey{foldName(name), typ}
 	sh := c.shard(k.name)
@@ -292,19 +352,23 @@ func (c *Cache) keep(sh *cacheShard, k cacheKey, resp *Response, err error) {
 	switch {
 	case err != nil && errors.Is(err, ErrNotFound):
 		resp = nil
-		ttl = c.NegativeTTL
-		if ttl <= 0 {
-			ttl = DefaultNegativeTTL
-		}
+		ttl = c.negativeTTL()
 	case err != nil:
-		return // a temporary failure
+		// A resolution failure (RFC 9520 section 3.2). A cancelled
+		// context that reached us through the resolver is not one.
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		ttl = c.failureTTL()
+		if ttl <= 0 {
+			return
+		}
+		c.store(sh, k, nil, err, ttl)
+		return
 	case resp == nil:
 		return
 	case resp.Len() == 0 && resp.TTL <= 0:
-		ttl = c.NegativeTTL
-		if ttl <= 0 {
-			ttl = DefaultNegativeTTL
-		}
+		ttl = c.negativeTTL()
 	default:
 		ttl = resp.TTL
 	}
@@ -317,14 +381,63 @@ func (c *Cache) keep(sh *cacheShard, k cacheKey, resp *Response, err error) {
 	if ttl <= 0 {
 		return
 	}
+	c.store(sh, k, resp, err, ttl)
+}
+
+func (c *Cache) negativeTTL() time.Duration {
+	if c.NegativeTTL <= 0 {
+		return DefaultNegativeTTL
+	}
+	return c.NegativeTTL
+}
+
+// failureTTL returns how long a resolution failure is kept, or 0 if it
+// is not.
+func (c *Cache) failureTTL() time.Duration {
+	switch {
+	case c.FailureTTL < 0:
+		return 0
+	case c.FailureTTL == 0:
+		return DefaultFailureTTL
+	}
+	return min(max(c.FailureTTL, MinFailureTTL), MaxFailureTTL)
+}
+
+// entrySize returns about how many bytes an entry holds. A TXT answer's
+// SPF record is parsed now, so that its memoized form is counted.
+func entrySize(k cacheKey, resp *Response, err error) int {
+	n := entryOverhead + len(k.name)
+	if resp != nil {
+		if k.typ == TypeTXT {
+			resp.spfRecord()
+		}
+		n += resp.memSize()
+	}
+	if err != nil {
+		n += 64 + len(err.Error()) // the error's value and its text, about
+	}
+	return n
+}
+
+// store keeps an entry for ttl, making room for it in its shard.
+func (c *Cache) store(sh *cacheShard, k cacheKey, resp *Response, err error, ttl time.Duration) {
+	size := entrySize(k, resp, err)
+	if size > c.shardBytes/8 {
+		return // too large to be worth keeping
+	}
 	now := c.clock()
-	e := cacheEntry{resp: resp, err: err, expires: now + ttl}
+	e := cacheEntry{resp: resp, err: err, expires: now + ttl, size: size}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if _, ok := sh.m[k]; !ok && len(sh.m) >= c.perShard {
+	if old, ok := sh.m[k]; ok {
+		sh.bytes -= old.size
+		delete(sh.m, k)
+	}
+	for len(sh.m) > 0 && (len(sh.m) >= c.perShard || sh.bytes+size > c.shardBytes) {
 		sh.evict(now, c.perShard)
 	}
 	sh.m[k] = e
+	sh.bytes += size
 }
 
 // evict makes room in a full shard: it drops every expired entry it finds
@@ -333,12 +446,14 @@ func (sh *cacheShard) evict(now time.Duration, limit int) {
 	sample := max(16, limit/16)
 	freed := false
 	var victim cacheKey
+	var victimSize int
 	for k, e := range sh.m {
 		if e.expires <= now {
 			delete(sh.m, k)
+			sh.bytes -= e.size
 			freed = true
 		} else {
-			victim = k
+			victim, victimSize = k, e.size
 		}
 		if sample--; sample == 0 {
 			break
@@ -346,6 +461,7 @@ func (sh *cacheShard) evict(now time.Duration, limit int) {
 	}
 	if !freed {
 		delete(sh.m, victim)
+		sh.bytes -= victimSize
 		sh.evictions.Add(1)
 	}
 }
@@ -363,6 +479,7 @@ func (c *Cache) Stats() CacheStats {
 		s.Evictions += sh.evictions.Load()
 		sh.mu.RLock()
 		s.Entries += len(sh.m)
+		s.Bytes += sh.bytes
 		sh.mu.RUnlock()
 	}
 	return s
