@@ -81,7 +81,7 @@ func TestCacheHeapBounded(t *testing.T) {
 func TestCacheBytes(t *testing.T) {
 	t.Parallel()
 	spf200 := "v=spf1" + strings.Repeat(" ip4:192.0.2.1", 200) + " -all" // 2,810 bytes, 201 terms
-	txt200 := "x" + spf200[1:]                                            // as long, not SPF
+	txt200 := "x" + spf200[1:]                                           // as long, not SPF
 	spf400 := "v=spf1" + strings.Repeat(" a", 400)                       // 806 bytes, over maxMemoTerms
 	tests := []struct {
 		name     string
