@@ -33,8 +33,9 @@ const (
 const minShardBytes = 1 << 20
 
 // entryOverhead is about what an entry costs beyond its name and answer:
-// its key and value in the map and its share of the map's buckets.
-const entryOverhead = 96
+// its node, its key and pointer in the map with its share of the map's
+// buckets, and its place on the CLOCK.
+const entryOverhead = 128
 
 // errCacheNoResolver is the error of a Cache that has no Resolver.
 var errCacheNoResolver = errors.New("spf: Cache has no Resolver")
@@ -67,8 +68,11 @@ const maxCacheShards = 64
 //     every waiter has gone.
 //   - It holds at most MaxBytes bytes of answers (64 MiB by default),
 //     counting names, TXT strings, addresses and the parsed SPF record
-//     kept with a TXT answer, and at most about MaxEntries answers; when
-//     it is full, expired answers are dropped first, then arbitrary ones.
+//     kept with a TXT answer, and at most about MaxEntries answers. When
+//     it is full, it drops answers by CLOCK (second chance), so that the
+//     names asked again and again stay while those asked once go: the
+//     hand passes over the answers used since it last passed and drops
+//     the first that has expired or was not used.
 //     An answer larger than an eighth of a shard (MaxBytes divided into
 //     up to 64 shards of at least 1 MiB each; 128 KiB by default, more
 //     than any DNS message) is not kept at all. An SPF record of more
@@ -76,7 +80,8 @@ const maxCacheShards = 64
 //     checks that read it parse it again.
 //
 // A hit takes a read lock on one of up to 64 shards, a map lookup, a
-// reading of the monotonic clock and an atomic add, and allocates
+// reading of the monotonic clock, an atomic add and an atomic load (and
+// a store, the first time after the CLOCK hand passed), and allocates
 // nothing. Names are keys as given, except
 // that upper-case letters are folded (which allocates): check_host()
 // queries names in lower case.
@@ -149,10 +154,47 @@ type cacheEntry struct {
 	size    int           // bytes, as entrySize counts them
 }
 
+// A cacheNode holds an entry in its shard's map and CLOCK queue.
+type cacheNode struct {
+	key cacheKey
+	cacheEntry
+	// used is set by each hit and cleared as the CLOCK hand passes: an
+	// entry used since the hand last passed gets a second chance.
+	used atomic.Bool
+}
+
+// A nodeQueue is the ring of a shard's CLOCK: every node of the shard,
+// in the order the hand meets them.
+type nodeQueue struct {
+	buf     []*cacheNode
+	head, n int
+}
+
+func (q *nodeQueue) push(nd *cacheNode) {
+	if q.n == len(q.buf) {
+		buf := make([]*cacheNode, max(16, 2*len(q.buf)))
+		for i := range q.n {
+			buf[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = buf, 0
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = nd
+	q.n++
+}
+
+func (q *nodeQueue) pop() *cacheNode {
+	nd := q.buf[q.head]
+	q.buf[q.head] = nil
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	return nd
+}
+
 type cacheShard struct {
 	mu        sync.RWMutex
-	m         map[cacheKey]cacheEntry
-	bytes     int // the sum of the entries' sizes, under mu
+	m         map[cacheKey]*cacheNode
+	hand      nodeQueue // the CLOCK, under mu
+	bytes     int       // the sum of the entries' sizes, under mu
 	misses    atomic.Uint64
 	evictions atomic.Uint64
 	_         [64]byte // keep shards' counters on their own cache lines
@@ -209,7 +251,7 @@ func (c *Cache) init() {
 		c.shardBytes = maxBytes / n
 		c.shards = make([]cacheShard, n)
 		for i := range c.shards {
-			c.shards[i].m = make(map[cacheKey]cacheEntry)
+			c.shards[i].m = make(map[cacheKey]*cacheNode)
 		}
 		c.perShard = (max + n - 1) / n
 		c.flights = make(map[cacheKey]*cacheFlight)
@@ -247,13 +289,20 @@ func foldName(name string) string {
 	return name
 }
 
-// get returns the unexpired entry for k.
-func (sh *cacheShard) get(k cacheKey, now time.Duration) (cacheEntry, bool) {
+// get returns the unexpired entry for k; touch marks it used.
+func (sh *cacheShard) get(k cacheKey, now time.Duration, touch bool) (cacheEntry, bool) {
 	sh.mu.RLock()
-	e, ok := sh.m[k]
+	nd, ok := sh.m[k]
+	var e cacheEntry
+	if ok {
+		e = nd.cacheEntry
+	}
 	sh.mu.RUnlock()
 	if !ok || e.expires <= now {
 		return cacheEntry{}, false
+	}
+	if touch && !nd.used.Load() {
+		nd.used.Store(true) // a store only when needed keeps hot lines shared
 	}
 	return e, true
 }
@@ -270,7 +319,7 @@ func (c *Cache) Lookup(ctx context.Context, name string, typ RRType) (*Response,
 	c.init()
 	k := cacheKey{foldName(name), typ}
 	sh := c.shard(k.name)
-	if e, ok := sh.get(k, c.clock()); ok {
+	if e, ok := sh.get(k, c.clock(), true); ok {
 		c.hits[rand.Uint32()%hitStripes].n.Add(1)
 		return e.resp, e.err
 	}
@@ -284,7 +333,7 @@ func (c *Cache) Lookup(ctx context.Context, name string, typ RRType) (*Response,
 func (c *Cache) LookupCached(name string, typ RRType) (resp *Response, found bool, err error) {
 	c.init()
 	k := cacheKey{foldName(name), typ}
-	e, ok := c.shard(k.name).get(k, c.clock())
+	e, ok := c.shard(k.name).get(k, c.clock(), false)
 	if !ok {
 		return nil, false, nil
 	}
@@ -297,7 +346,7 @@ func (c *Cache) fill(ctx context.Context, sh *cacheShard, k cacheKey) (*Response
 	f := c.flights[k]
 	if f == nil {
 		// The answer may have been kept since the miss.
-		if e, ok := sh.get(k, c.clock()); ok {
+		if e, ok := sh.get(k, c.clock(), false); ok {
 			c.flightMu.Unlock()
 			return e.resp, e.err
 		}
@@ -429,40 +478,42 @@ func (c *Cache) store(sh *cacheShard, k cacheKey, resp *Response, err error, ttl
 	e := cacheEntry{resp: resp, err: err, expires: now + ttl, size: size}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if old, ok := sh.m[k]; ok {
-		sh.bytes -= old.size
-		delete(sh.m, k)
+	if nd, ok := sh.m[k]; ok {
+		// An expired entry asked again keeps its place on the CLOCK.
+		sh.bytes += size - nd.size
+		nd.cacheEntry = e
+		for sh.hand.n > 0 && sh.bytes > c.shardBytes {
+			sh.evict(now)
+		}
+		return
 	}
-	for len(sh.m) > 0 && (len(sh.m) >= c.perShard || sh.bytes+size > c.shardBytes) {
-		sh.evict(now, c.perShard)
+	for sh.hand.n > 0 && (len(sh.m) >= c.perShard || sh.bytes+size > c.shardBytes) {
+		sh.evict(now)
 	}
-	sh.m[k] = e
+	nd := &cacheNode{key: k, cacheEntry: e}
+	sh.m[k] = nd
+	sh.hand.push(nd)
 	sh.bytes += size
 }
 
-// evict makes room in a full shard: it drops every expired entry it finds
-// among a sample, and an arbitrary entry if none had expired.
-func (sh *cacheShard) evict(now time.Duration, limit int) {
-	sample := max(16, limit/16)
-	freed := false
-	var victim cacheKey
-	var victimSize int
-	for k, e := range sh.m {
-		if e.expires <= now {
-			delete(sh.m, k)
-			sh.bytes -= e.size
-			freed = true
-		} else {
-			victim, victimSize = k, e.size
+// evict drops one entry, chosen by CLOCK (second chance): the hand
+// passes over entries used since it last passed, clearing their mark, and
+// drops the first entry that has expired or is not marked. Hot names stay
+// while the long tail of names asked once goes.
+func (sh *cacheShard) evict(now time.Duration) {
+	for {
+		nd := sh.hand.pop()
+		if nd.expires > now && nd.used.Load() {
+			nd.used.Store(false)
+			sh.hand.push(nd)
+			continue
 		}
-		if sample--; sample == 0 {
-			break
+		delete(sh.m, nd.key)
+		sh.bytes -= nd.size
+		if nd.expires > now {
+			sh.evictions.Add(1)
 		}
-	}
-	if !freed {
-		delete(sh.m, victim)
-		sh.bytes -= victimSize
-		sh.evictions.Add(1)
+		return
 	}
 }
 
