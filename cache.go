@@ -32,6 +32,11 @@ const (
 // shard can hold large answers.
 const minShardBytes = 1 << 20
 
+// ghostBytesPer is how many bytes of MaxBytes buy one name in a ghost
+// queue: the ghost queues take at most about 3% of MaxBytes (a hash in a
+// ring and in a map, some 32 bytes each).
+const ghostBytesPer = 1024
+
 // entryOverhead is about what an entry costs beyond its name and answer:
 // its node, its key and pointer in the map with its share of the map's
 // buckets, and its place on the CLOCK.
@@ -69,10 +74,11 @@ const maxCacheShards = 64
 //   - It holds at most MaxBytes bytes of answers (64 MiB by default),
 //     counting names, TXT strings, addresses and the parsed SPF record
 //     kept with a TXT answer, and at most about MaxEntries answers. When
-//     it is full, it drops answers by CLOCK (second chance), so that the
-//     names asked again and again stay while those asked once go: the
-//     hand passes over the answers used since it last passed and drops
-//     the first that has expired or was not used.
+//     it is full, it drops answers by S3-FIFO, so that the names asked
+//     again and again stay while those asked once go (a sender mix of a
+//     few large senders and a long tail; the sender domains of a wildcard
+//     record). Besides, it remembers the hashes of up to MaxBytes/1024
+//     names it dropped recently, in about 3% of MaxBytes.
 //     An answer larger than an eighth of a shard (MaxBytes divided into
 //     up to 64 shards of at least 1 MiB each; 128 KiB by default, more
 //     than any DNS message) is not kept at all. An SPF record of more
@@ -81,8 +87,8 @@ const maxCacheShards = 64
 //
 // A hit takes a read lock on one of up to 64 shards, a map lookup, a
 // reading of the monotonic clock, an atomic add and an atomic load (and
-// a store, the first time after the CLOCK hand passed), and allocates
-// nothing. Names are keys as given, except
+// a store, for the first three hits after eviction last passed the
+// answer), and allocates nothing. Names are keys as given, except
 // that upper-case letters are folded (which allocates): check_host()
 // queries names in lower case.
 //
@@ -120,6 +126,7 @@ type Cache struct {
 	shards     []cacheShard
 	perShard   int // entries
 	shardBytes int
+	ghostCap   int // names each shard's ghost queue remembers
 
 	flightMu sync.Mutex
 	flights  map[cacheKey]*cacheFlight
@@ -154,17 +161,18 @@ type cacheEntry struct {
 	size    int           // bytes, as entrySize counts them
 }
 
-// A cacheNode holds an entry in its shard's map and CLOCK queue.
+// A cacheNode holds an entry in its shard's map and in one of its two
+// queues.
 type cacheNode struct {
-	key cacheKey
+	key  cacheKey
+	hash uint64 // of key, for the ghost queue
 	cacheEntry
-	// used is set by each hit and cleared as the CLOCK hand passes: an
-	// entry used since the hand last passed gets a second chance.
-	used atomic.Bool
+	// freq counts the hits since the node was last passed over, up to 3.
+	freq atomic.Uint32
+	main bool // in the main queue, not the small one; under the shard's mu
 }
 
-// A nodeQueue is the ring of a shard's CLOCK: every node of the shard,
-// in the order the hand meets them.
+// A nodeQueue is one of a shard's FIFO queues, oldest first.
 type nodeQueue struct {
 	buf     []*cacheNode
 	head, n int
@@ -193,12 +201,44 @@ func (q *nodeQueue) pop() *cacheNode {
 type cacheShard struct {
 	mu        sync.RWMutex
 	m         map[cacheKey]*cacheNode
-	hand      nodeQueue // the CLOCK, under mu
-	bytes     int       // the sum of the entries' sizes, under mu
+	small     nodeQueue // S3-FIFO's queues, under mu
+	main      nodeQueue
+	ghost     ghostQueue
+	bytes     int // the sum of the entries' sizes, under mu
+	smallSize int // the sum of the sizes of the small queue's entries
 	misses    atomic.Uint64
 	evictions atomic.Uint64
 	_         [64]byte // keep shards' counters on their own cache lines
 }
+
+// A ghostQueue remembers the hashes of the last names dropped from a
+// shard's small queue, so that a name asked again soon after enters the
+// main queue.
+type ghostQueue struct {
+	ring    []uint64
+	head, n int
+	set     map[uint64]uint32 // how many times each hash is in ring
+}
+
+func (g *ghostQueue) add(h uint64, capacity int) {
+	if g.ring == nil {
+		g.ring = make([]uint64, capacity)
+		g.set = make(map[uint64]uint32)
+	}
+	if g.n == len(g.ring) {
+		old := g.ring[g.head]
+		if g.set[old]--; g.set[old] == 0 {
+			delete(g.set, old)
+		}
+		g.head = (g.head + 1) % len(g.ring)
+		g.n--
+	}
+	g.ring[(g.head+g.n)%len(g.ring)] = h
+	g.n++
+	g.set[h]++
+}
+
+func (g *ghostQueue) has(h uint64) bool { return g.set[h] > 0 }
 
 // A cacheFlight is one lookup in progress that identical lookups wait
 // for.
@@ -236,16 +276,16 @@ func (c *Cache) init() {
 		if c.now != nil {
 			c.start = c.now()
 		}
-		max := c.MaxEntries
-		if max <= 0 {
-			max = DefaultCacheEntries
+		maxEntries := c.MaxEntries
+		if maxEntries <= 0 {
+			maxEntries = DefaultCacheEntries
 		}
 		maxBytes := c.MaxBytes
 		if maxBytes <= 0 {
 			maxBytes = DefaultCacheBytes
 		}
 		n := 1
-		for n < maxCacheShards && n*1024 <= max && 2*n*minShardBytes <= maxBytes {
+		for n < maxCacheShards && n*1024 <= maxEntries && 2*n*minShardBytes <= maxBytes {
 			n *= 2
 		}
 		c.shardBytes = maxBytes / n
@@ -253,7 +293,8 @@ func (c *Cache) init() {
 		for i := range c.shards {
 			c.shards[i].m = make(map[cacheKey]*cacheNode)
 		}
-		c.perShard = (max + n - 1) / n
+		c.perShard = (maxEntries + n - 1) / n
+		c.ghostCap = max(1, min(c.perShard, c.shardBytes/ghostBytesPer))
 		c.flights = make(map[cacheKey]*cacheFlight)
 	})
 }
@@ -301,8 +342,12 @@ func (sh *cacheShard) get(k cacheKey, now time.Duration, touch bool) (cacheEntry
 	if !ok || e.expires <= now {
 		return cacheEntry{}, false
 	}
-	if touch && !nd.used.Load() {
-		nd.used.Store(true) // a store only when needed keeps hot lines shared
+	if touch {
+		// A store only when needed keeps hot nodes' lines shared; a
+		// count lost to a race does not matter.
+		if f := nd.freq.Load(); f < 3 {
+			nd.freq.Store(f + 1)
+		}
 	}
 	return e, true
 }
@@ -476,44 +521,78 @@ func (c *Cache) store(sh *cacheShard, k cacheKey, resp *Response, err error, ttl
 	}
 	now := c.clock()
 	e := cacheEntry{resp: resp, err: err, expires: now + ttl, size: size}
+	h := maphash.String(c.seed, k.name) ^ uint64(k.typ)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if nd, ok := sh.m[k]; ok {
-		// An expired entry asked again keeps its place on the CLOCK.
+		// An expired entry asked again keeps its place in its queue.
 		sh.bytes += size - nd.size
+		if !nd.main {
+			sh.smallSize += size - nd.size
+		}
 		nd.cacheEntry = e
-		for sh.hand.n > 0 && sh.bytes > c.shardBytes {
-			sh.evict(now)
+		for sh.small.n+sh.main.n > 0 && sh.bytes > c.shardBytes {
+			c.evict(sh, now)
 		}
 		return
 	}
-	for sh.hand.n > 0 && (len(sh.m) >= c.perShard || sh.bytes+size > c.shardBytes) {
-		sh.evict(now)
+	for sh.small.n+sh.main.n > 0 && (len(sh.m) >= c.perShard || sh.bytes+size > c.shardBytes) {
+		c.evict(sh, now)
 	}
-	nd := &cacheNode{key: k, cacheEntry: e}
+	nd := &cacheNode{key: k, hash: h, cacheEntry: e}
 	sh.m[k] = nd
-	sh.hand.push(nd)
 	sh.bytes += size
+	if sh.ghost.has(h) {
+		nd.main = true
+		sh.main.push(nd)
+	} else {
+		sh.small.push(nd)
+		sh.smallSize += size
+	}
 }
 
-// evict drops one entry, chosen by CLOCK (second chance): the hand
-// passes over entries used since it last passed, clearing their mark, and
-// drops the first entry that has expired or is not marked. Hot names stay
-// while the long tail of names asked once goes.
-func (sh *cacheShard) evict(now time.Duration) {
+// evict drops one entry of a full shard, chosen by S3-FIFO (Yang et al.,
+// "FIFO queues are all you need for cache eviction", SOSP 2023). New
+// names enter a small queue, a tenth of the shard; the oldest leaves it
+// for the main queue if it was hit while there, and otherwise is dropped,
+// its name remembered in the ghost queue (a name asked again soon after
+// goes to the main queue directly). The main queue gives each entry
+// passed over as many more rounds as its hits since, up to 3. So names
+// asked once, such as the sender domains of a wildcard record, pass
+// through the small queue without pushing the hot names out. An expired
+// entry is dropped whenever it is met.
+func (c *Cache) evict(sh *cacheShard, now time.Duration) {
 	for {
-		nd := sh.hand.pop()
-		if nd.expires > now && nd.used.Load() {
-			nd.used.Store(false)
-			sh.hand.push(nd)
+		if sh.small.n > 0 && (sh.main.n == 0 || sh.smallSize > c.shardBytes/10 || sh.small.n > c.perShard/10) {
+			nd := sh.small.pop()
+			sh.smallSize -= nd.size
+			if nd.expires > now && nd.freq.Load() > 0 {
+				nd.freq.Store(0)
+				nd.main = true
+				sh.main.push(nd)
+				continue
+			}
+			sh.drop(nd, now)
+			sh.ghost.add(nd.hash, c.ghostCap)
+			return
+		}
+		nd := sh.main.pop()
+		if f := nd.freq.Load(); f > 0 && nd.expires > now {
+			nd.freq.Store(f - 1)
+			sh.main.push(nd)
 			continue
 		}
-		delete(sh.m, nd.key)
-		sh.bytes -= nd.size
-		if nd.expires > now {
-			sh.evictions.Add(1)
-		}
+		sh.drop(nd, now)
 		return
+	}
+}
+
+// drop removes a node that has left its queue.
+func (sh *cacheShard) drop(nd *cacheNode, now time.Duration) {
+	delete(sh.m, nd.key)
+	sh.bytes -= nd.size
+	if nd.expires > now {
+		sh.evictions.Add(1)
 	}
 }
 

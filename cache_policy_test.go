@@ -63,3 +63,37 @@ func BenchmarkCacheHitRatio(b *testing.B) {
 		})
 	}
 }
+
+// TestCacheKeepsHotNames checks that names asked again and again stay in
+// a full cache while a stream of names asked once (the sender domains of
+// a wildcard record) passes through it.
+func TestCacheKeepsHotNames(t *testing.T) {
+	t.Parallel()
+	res := ResolverFunc(func(ctx context.Context, name string, typ RRType) (*Response, error) {
+		return &Response{TXT: []string{"v=spf1 -all"}, TTL: time.Hour}, nil
+	})
+	c, _ := newTestCache(res)
+	c.MaxEntries = 1000
+	ctx := context.Background()
+	const hot = 200
+	hotName := func(i int) string { return fmt.Sprintf("hot%d.example", i) }
+	// Each hot name is asked again after 400 names asked once, fewer
+	// than the cache holds.
+	for i := range 20_000 {
+		c.Lookup(ctx, hotName(i%hot), TypeTXT)
+		c.Lookup(ctx, fmt.Sprintf("once%d.wild.example", 2*i), TypeTXT)
+		c.Lookup(ctx, fmt.Sprintf("once%d.wild.example", 2*i+1), TypeTXT)
+	}
+	kept := 0
+	for i := range hot {
+		if _, found, _ := c.LookupCached(hotName(i), TypeTXT); found {
+			kept++
+		}
+	}
+	if st := c.Stats(); st.Entries > c.MaxEntries || st.Evictions == 0 {
+		t.Errorf("Stats() = %+v with MaxEntries %d", st, c.MaxEntries)
+	}
+	if kept < hot*9/10 {
+		t.Errorf("%d of %d hot names kept, want at least 90%%", kept, hot)
+	}
+}
