@@ -78,10 +78,16 @@ type DNSResolver struct {
 	// ConfigFile is the resolv.conf file Servers default to, read once,
 	// on first use; if empty, "/etc/resolv.conf". Its options are ignored.
 	ConfigFile string
-	// Timeout bounds the wait for one answer from one server (over UDP,
-	// and again over TCP after a truncated answer); if zero,
-	// DefaultDNSTimeout. A whole Lookup takes at most about Timeout ×
-	// len(Servers) × Attempts, and never longer than its context allows.
+	// Timeout bounds each exchange with one server: the wait for the UDP
+	// answer, and then, after a truncated UDP answer, the TCP connection
+	// and its answer, which get a full Timeout of their own; if zero,
+	// DefaultDNSTimeout. Servers are tried in order, each failure (no
+	// answer in time, a network error, an error code) passing on to the
+	// next, and the whole list is tried Attempts times. A whole Lookup
+	// therefore takes at most about 2 × Timeout × len(Servers) ×
+	// Attempts: 8 seconds with the defaults and one server, 24 seconds
+	// with three. It never takes longer than its context allows: give
+	// it a deadline (a [Checker]'s Timeout does) to bound it tighter.
 	Timeout time.Duration
 	// Attempts is how many times the servers are tried in turn, which
 	// makes up for lost UDP packets; if zero, DefaultDNSAttempts.

@@ -704,9 +704,9 @@ func addrType(ip netip.Addr) RRType {
 // containsAddr reports whether ip is in the network of one of addrs
 // with the prefix length of t for ip's family (sections 5.3 and 5.4).
 func containsAddr(addrs []netip.Addr, ip netip.Addr, t *Term) bool {
-	bits := t.CIDR6
+	bits := int(t.CIDR6)
 	if ip.Is4() {
-		bits = t.CIDR4
+		bits = int(t.CIDR4)
 	}
 	for _, a := range addrs {
 		a = a.Unmap()

@@ -48,7 +48,7 @@ func ParseLocalRules(text string) (*LocalRules, error) {
 	}
 	for _, t := range r.Terms {
 		if !t.Kind.IsMechanism() || t.Kind == KindAll {
-			err := &SyntaxError{Record: rec, Term: t.Text, Offset: t.Offset, Msg: "local rules take mechanisms other than all"}
+			err := &SyntaxError{Record: rec, Term: t.Text, Offset: int(t.Offset), Msg: "local rules take mechanisms other than all"}
 			return nil, fmt.Errorf("spf: local rules: %w", err)
 		}
 	}

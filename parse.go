@@ -3,6 +3,7 @@ package spf
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 
@@ -93,26 +94,48 @@ func (q Qualifier) Result() Result {
 
 // A Term is one directive (a qualified mechanism) or one modifier of an
 // SPF record (RFC 7208 section 4.6.1).
+//
+// A Term is compact (72 bytes on 64-bit platforms): its strings share the
+// record's text, and the name and value of an unknown modifier are read
+// from Text by [Term.Name] and [Term.Value].
 type Term struct {
 	Kind Kind
 	// Qualifier is the qualifier of a mechanism, QualifierPass where the
 	// record gives none. It is zero for modifiers.
 	Qualifier Qualifier
+	// CIDR4 and CIDR6 are the prefix lengths of a and mx, 32 and 128
+	// where the record gives none.
+	CIDR4, CIDR6 uint8
+	// Offset is where the term starts in the record text.
+	Offset int32
 	// Domain is the domain-spec of include, a, mx, ptr, exists, redirect
 	// and exp, a macro string not yet expanded; for a, mx and ptr it is
 	// empty where the record gives none (the current domain is meant).
 	Domain string
-	// Name and Value are those of an unknown modifier.
-	Name, Value string
 	// Network is the network of ip4 and ip6, as written (not masked).
 	Network netip.Prefix
-	// CIDR4 and CIDR6 are the prefix lengths of a and mx, 32 and 128
-	// where the record gives none.
-	CIDR4, CIDR6 int
-	// Text is the term as written in the record, and Offset where it
-	// starts in the record text.
-	Text   string
-	Offset int
+	// Text is the term as written in the record.
+	Text string
+}
+
+// Name returns the name of an unknown modifier (RFC 7208 section 6) as
+// written, and "" for other kinds of term.
+func (t *Term) Name() string {
+	if t.Kind != KindUnknown {
+		return ""
+	}
+	name, _, _ := strings.Cut(t.Text, "=")
+	return name
+}
+
+// Value returns the value of an unknown modifier, a macro string not yet
+// expanded, and "" for other kinds of term.
+func (t *Term) Value() string {
+	if t.Kind != KindUnknown {
+		return ""
+	}
+	_, value, _ := strings.Cut(t.Text, "=")
+	return value
 }
 
 // String returns the term in canonical form: mechanism names in lower
@@ -127,9 +150,7 @@ func (t *Term) String() string {
 func (t *Term) appendTo(b *strings.Builder) {
 	switch t.Kind {
 	case KindUnknown:
-		b.WriteString(t.Name)
-		b.WriteByte('=')
-		b.WriteString(t.Value)
+		b.WriteString(t.Text)
 		return
 	case KindRedirect, KindExp:
 		b.WriteString(t.Kind.String())
@@ -158,11 +179,11 @@ func (t *Term) appendTo(b *strings.Builder) {
 	if t.Kind == KindA || t.Kind == KindMX {
 		if t.CIDR4 != 32 {
 			b.WriteByte('/')
-			b.WriteString(itoa(t.CIDR4))
+			b.WriteString(itoa(int(t.CIDR4)))
 		}
 		if t.CIDR6 != 128 {
 			b.WriteString("//")
-			b.WriteString(itoa(t.CIDR6))
+			b.WriteString(itoa(int(t.CIDR6)))
 		}
 	}
 }
@@ -284,7 +305,7 @@ func parseTerms(text string, buf []Term) ([]Term, error) {
 			}
 			haveExp = true
 		}
-		t.Offset = i
+		t.Offset = int32(min(i, math.MaxInt32))
 		i = j
 	}
 	return buf, nil
@@ -303,7 +324,7 @@ func parseTerm(t *Term, s string) (msg string) {
 		case equalFold(name, "exp"):
 			t.Kind = KindExp
 		default:
-			t.Kind, t.Name, t.Value = KindUnknown, name, value
+			t.Kind = KindUnknown
 			if off, m := checkMacroString(value, true); m != "" {
 				return fmt.Sprintf("%s (at %d in the value)", m, off)
 			}
@@ -375,10 +396,10 @@ func parseTerm(t *Term, s string) (msg string) {
 			return msg
 		}
 		if c4 >= 0 {
-			t.CIDR4 = c4
+			t.CIDR4 = uint8(c4)
 		}
 		if c6 >= 0 {
-			t.CIDR6 = c6
+			t.CIDR6 = uint8(c6)
 		}
 		if rest != "" {
 			if rest[0] != ':' {

@@ -35,7 +35,7 @@ func TestParse(t *testing.T) {
 		{"modifiers", "v=spf1 redirect=_spf.example.com exp=exp.%{d} foo-bar.baz=%{l}x", []Term{
 			{Kind: KindRedirect, Domain: "_spf.example.com"},
 			{Kind: KindExp, Domain: "exp.%{d}"},
-			{Kind: KindUnknown, Name: "foo-bar.baz", Value: "%{l}x"}}},
+			{Kind: KindUnknown}}},
 		{"ptr", "v=spf1 ptr ptr:example.org", []Term{
 			{Kind: KindPTR, Qualifier: QualifierPass},
 			{Kind: KindPTR, Qualifier: QualifierPass, Domain: "example.org"}}},
@@ -148,7 +148,7 @@ func TestTermText(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, term := range r.Terms {
-		if rec[term.Offset:term.Offset+len(term.Text)] != term.Text {
+		if rec[term.Offset:int(term.Offset)+len(term.Text)] != term.Text {
 			t.Errorf("term %q: Offset %d does not point at it", term.Text, term.Offset)
 		}
 	}
@@ -157,5 +157,21 @@ func TestTermText(t *testing.T) {
 	}
 	if _, ok := r.Exp(); ok {
 		t.Error("Exp() reports a modifier the record lacks")
+	}
+}
+
+func TestTermNameValue(t *testing.T) {
+	r, err := Parse("v=spf1 foo-bar.baz=%{l}=x a:example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type nv struct{ Name, Value string }
+	var got []nv
+	for i := range r.Terms {
+		got = append(got, nv{r.Terms[i].Name(), r.Terms[i].Value()})
+	}
+	want := []nv{{"foo-bar.baz", "%{l}=x"}, {"", ""}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Name and Value (-want +got):\n%s", diff)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // RRType is a DNS resource record type, numbered as in the DNS (RFC 1035).
@@ -73,8 +74,20 @@ type txtRecord struct {
 	err   error  // its syntax error
 }
 
+// Records too large to be worth memoizing: a TXT answer whose SPF record
+// is longer than maxMemoText bytes or has more than maxMemoTerms terms is
+// parsed again by every check that reads it (which costs time in
+// proportion to the record, as parsing it the first time did) instead of
+// being kept, parsed, beside the answer for as long as a cache holds it.
+// Real records are far smaller: a DNS answer over UDP holds 512 bytes.
+const (
+	maxMemoText  = 4096
+	maxMemoTerms = 256
+)
+
 // spfRecord returns the SPF record of the TXT answer r, parsing it the
-// first time it is asked for.
+// first time it is asked for; see maxMemoText for the records it parses
+// every time.
 func (r *Response) spfRecord() *txtRecord {
 	if rec := r.spf.Load(); rec != nil {
 		return rec
@@ -89,9 +102,49 @@ func (r *Response) spfRecord() *txtRecord {
 	if rec.found == 1 {
 		rec.terms, rec.err = parseTerms(rec.text, nil)
 		rec.terms = slices.Clip(rec.terms)
+		if len(rec.text) > maxMemoText || len(rec.terms) > maxMemoTerms {
+			return rec
+		}
 	}
 	r.spf.Store(rec)
 	return rec
+}
+
+// Sizes of what a cached Response holds, for the byte accounting of a
+// [Cache]: the headers of a string, a slice and a netip.Addr, and of the
+// structures themselves.
+const (
+	sizeString    = int(unsafe.Sizeof(""))
+	sizeAddr      = int(unsafe.Sizeof(netip.Addr{}))
+	sizeTerm      = int(unsafe.Sizeof(Term{}))
+	sizeResponse  = int(unsafe.Sizeof(Response{}))
+	sizeTxtRecord = int(unsafe.Sizeof(txtRecord{}))
+	sizeSyntaxErr = int(unsafe.Sizeof(SyntaxError{}))
+)
+
+// memSize returns about how many bytes of memory r holds: its TXT
+// strings, addresses and names, and its memoized SPF record if it has
+// one. The strings of the record's terms share the TXT strings and are
+// not counted again.
+func (r *Response) memSize() int {
+	if r == nil {
+		return 0
+	}
+	n := sizeResponse + cap(r.TXT)*sizeString + cap(r.Addrs)*sizeAddr + cap(r.Names)*sizeString
+	for _, t := range r.TXT {
+		n += len(t)
+	}
+	for _, name := range r.Names {
+		n += len(name)
+	}
+	if rec := r.spf.Load(); rec != nil {
+		n += sizeTxtRecord + cap(rec.terms)*sizeTerm
+		var se *SyntaxError
+		if errors.As(rec.err, &se) {
+			n += sizeSyntaxErr + len(se.Msg) // Record and Term share the text
+		}
+	}
+	return n
 }
 
 // Len reports how many records the response holds.

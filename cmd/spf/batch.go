@@ -18,6 +18,17 @@ import (
 // answered with an error and skipped.
 const maxBatchLine = 64 << 10
 
+// The read-ahead window of --batch: how many lines, and how many bytes of
+// input, may wait for their answers to be written. Answers keep the input
+// order, so while the oldest line waits (for a dead name, up to the
+// check's timeout) the lines after it are read and checked: a window of
+// thousands of lines lets a few slow lines in a batch cost about one
+// timeout in all, not one timeout each.
+const (
+	batchWindowLines = 4096
+	batchWindowBytes = 16 << 20
+)
+
 // A batchQuery is one line of --batch input.
 type batchQuery struct {
 	IP       string          `json:"ip"`
@@ -37,6 +48,7 @@ type batchError struct {
 // A batchJob is one line on its way from input to output.
 type batchJob struct {
 	line int
+	size int // bytes of input, held against batchWindowBytes
 	q    query
 	id   json.RawMessage
 	out  []byte        // the answer line, set before done is closed
@@ -44,12 +56,14 @@ type batchJob struct {
 }
 
 // runBatch answers the queries of stdin, one JSON line each, in order.
-// Up to concurrency checks run at once, and at most 4×concurrency lines
-// are held in memory. Answers are flushed whenever the next one is not
-// ready yet, so that no answer waits for later input or work.
+// Up to concurrency checks run at once, and at most the larger of
+// batchWindowLines and 4×concurrency lines, and batchWindowBytes of
+// input, are held in memory. Answers are flushed whenever the next one is
+// not ready yet, so that no answer waits for later input or work.
 func runBatch(c *spf.Checker, concurrency int, stdin io.Reader, stdout, stderr io.Writer) int {
-	ordered := make(chan *batchJob, 4*concurrency) // every job, in input order
-	work := make(chan *batchJob, concurrency)      // jobs that need a check
+	ordered := make(chan *batchJob, max(batchWindowLines, 4*concurrency)) // every job, in input order
+	work := make(chan *batchJob, concurrency)                             // jobs that need a check
+	window := newByteWindow(batchWindowBytes)
 
 	var wg sync.WaitGroup
 	for range concurrency {
@@ -69,6 +83,7 @@ func runBatch(c *spf.Checker, concurrency int, stdin io.Reader, stdout, stderr i
 		defer close(ordered)
 		defer close(work)
 		readErr = readBatch(stdin, func(j *batchJob) {
+			window.acquire(j.size)
 			ordered <- j
 			if j.out == nil {
 				work <- j
@@ -107,6 +122,7 @@ func runBatch(c *spf.Checker, concurrency int, stdin io.Reader, stdout, stderr i
 			<-j.done
 		}
 		write(j.out)
+		window.release(j.size)
 	}
 	flush()
 	wg.Wait()
@@ -141,7 +157,9 @@ func readBatch(r io.Reader, emit func(*batchJob)) error {
 		case tooLong:
 			emit(errorJob(n, nil, fmt.Sprintf("line longer than %d bytes", maxBatchLine)))
 		case len(bytes.TrimSpace(line)) > 0:
-			emit(parseBatchLine(n, line))
+			j := parseBatchLine(n, line)
+			j.size = len(line)
+			emit(j)
 		}
 		if eof {
 			return nil
@@ -231,4 +249,36 @@ func marshalLine(v any) []byte {
 		b, _ = json.Marshal(&batchError{Error: "cannot encode the answer: " + err.Error()})
 	}
 	return append(b, '\n')
+}
+
+// A byteWindow bounds the bytes of input held by lines not yet answered.
+type byteWindow struct {
+	mu   sync.Mutex
+	cond sync.Cond
+	max  int
+	used int
+}
+
+func newByteWindow(max int) *byteWindow {
+	w := &byteWindow{max: max}
+	w.cond.L = &w.mu
+	return w
+}
+
+// acquire waits until n more bytes fit in the window; a line larger than
+// the whole window waits until the window is empty.
+func (w *byteWindow) acquire(n int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.used > 0 && w.used+n > w.max {
+		w.cond.Wait()
+	}
+	w.used += n
+}
+
+func (w *byteWindow) release(n int) {
+	w.mu.Lock()
+	w.used -= n
+	w.mu.Unlock()
+	w.cond.Broadcast()
 }

@@ -270,3 +270,73 @@ func TestBatchErrorWording(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchDeadNames checks that a few lines on names whose server does
+// not answer hold the answers after them back for about one timeout in
+// all, not one timeout each: 2,000 lines, 10 of them on dead names spread
+// through the input, through the resolver --server builds (a Cache over a
+// DNSResolver) against a server that drops the dead names' queries.
+func TestBatchDeadNames(t *testing.T) {
+	t.Parallel()
+	const timeout = 300 * time.Millisecond
+	tests := []struct {
+		name string
+		dead func(i int) string // the dead domain of the i-th dead line
+	}{
+		{"one dead name", func(int) string { return "dead.example" }},
+		{"ten dead names", func(i int) string { return fmt.Sprintf("dead%d.example", i) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			zone := &spf.Zone{}
+			zone.AddTXT("live.example", "v=spf1 ip4:192.0.2.0/24 -all")
+			srv := spftest.NewServer(t, zone)
+			for i := range 10 {
+				srv.SetFault(tc.dead(i), spftest.Fault{Drop: true})
+			}
+			// Each DNS lookup gives up within the check's timeout (as
+			// with the defaults: 2 attempts of 2 s in 20 s), so that the
+			// Cache keeps the failure.
+			res, _, err := networkResolver([]string{srv.Addr}, timeout/3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var in strings.Builder
+			var want []string
+			for i := range 2000 {
+				domain, result := "live.example", "pass"
+				if i%200 == 100 {
+					domain, result = tc.dead(i/200), "temperror"
+				}
+				fmt.Fprintf(&in, "{\"ip\":\"192.0.2.1\",\"sender\":\"a@%s\",\"id\":%d}\n", domain, i)
+				want = append(want, fmt.Sprintf("%d: %s", i, result))
+			}
+			c := &spf.Checker{Resolver: res, Timeout: timeout}
+			var out bytes.Buffer
+			start := time.Now()
+			if code := runBatch(c, 64, strings.NewReader(in.String()), &out, io.Discard); code != 0 {
+				t.Fatalf("exit status %d", code)
+			}
+			elapsed := time.Since(start)
+			var got []string
+			for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+				var a struct {
+					ID     int
+					Result string
+				}
+				if err := json.Unmarshal([]byte(line), &a); err != nil {
+					t.Fatalf("answer %q: %v", line, err)
+				}
+				got = append(got, fmt.Sprintf("%d: %s", a.ID, a.Result))
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("answers (-want +got):\n%s", diff)
+			}
+			t.Logf("2,000 lines, 10 dead, in %v with a %v timeout", elapsed, timeout)
+			if elapsed > 3*timeout {
+				t.Errorf("took %v, more than 3 × the %v timeout", elapsed, timeout)
+			}
+		})
+	}
+}
