@@ -144,8 +144,8 @@ type token struct {
 	text string
 }
 
-// tokenize splits v into tokens. Quoted strings, angle addresses and
-// address literals stay inside their word; comments may nest to
+// tokenize splits v into tokens. Quoted strings and angle addresses
+// stay inside their word; comments may nest to
 // maxDepth. CR, LF and tabs count as spaces (unfolding).
 func tokenize(v string) ([]token, error) {
 	var toks []token
@@ -175,8 +175,6 @@ func tokenize(v string) ([]token, error) {
 					j = closing(v, j, '"')
 				case '<':
 					j = closing(v, j, '>')
-				case '[':
-					j = closing(v, j, ']')
 				}
 				j++
 			}

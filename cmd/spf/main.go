@@ -5,6 +5,7 @@
 //	spf check [flags] IP SENDER [HELO]   evaluate SPF and print the result
 //	spf trace [flags] IP SENDER [HELO]   show the evaluation step by step
 //	spf lint [flags] DOMAIN              find what is wrong or risky in a policy
+//	spf message [flags] [FILE|-]         the SPF result of a message, from its Received chain
 //	spf --version
 //
 // Every subcommand answers DNS from the system's resolver, from the
@@ -72,6 +73,7 @@ Usage:
   spf check [flags] IP SENDER [HELO]   evaluate SPF and print the result
   spf trace [flags] IP SENDER [HELO]   show the evaluation step by step
   spf lint [flags] DOMAIN              find what is wrong or risky in a policy
+  spf message [flags] [FILE|-]         the SPF result of a message, from its Received chain
   spf --version                        print the version
 
 Example (offline, against the demo zone of the repository):
@@ -94,6 +96,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runTrace(args[1:], stdout, stderr)
 	case "lint":
 		return runLint(args[1:], stdout, stderr)
+	case "message":
+		return runMessage(args[1:], stdin, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, mainUsage)
 		return 0
