@@ -15,49 +15,52 @@ import (
 // equateAddr compares netip.Addr values with ==.
 var equateAddr = cmpopts.EquateComparable(netip.Addr{})
 
-// readCorpus returns the NAME.eml / NAME.json pairs of a txtar corpus.
-func readCorpus(t *testing.T, path string) (names []string, input, want map[string]string) {
+// runCorpus runs a txtar corpus of NAME.eml inputs and NAME.json
+// expected values through parse, one subtest a sample; opts gives the
+// comparison options for an expected value.
+func runCorpus[T any](t *testing.T, path string, parse func(string) (T, error), opts func(want T) cmp.Option) {
 	t.Helper()
 	ar, err := txtar.ParseFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	input, want = map[string]string{}, map[string]string{}
+	want := map[string]string{}
 	for _, f := range ar.Files {
-		switch {
-		case strings.HasSuffix(f.Name, ".eml"):
-			n := strings.TrimSuffix(f.Name, ".eml")
-			names = append(names, n)
-			input[n] = strings.TrimSuffix(string(f.Data), "\n")
-		case strings.HasSuffix(f.Name, ".json"):
-			want[strings.TrimSuffix(f.Name, ".json")] = string(f.Data)
+		if n, ok := strings.CutSuffix(f.Name, ".json"); ok {
+			want[n] = string(f.Data)
 		}
 	}
-	if len(names) == 0 {
+	n := 0
+	for _, f := range ar.Files {
+		name, ok := strings.CutSuffix(f.Name, ".eml")
+		if !ok {
+			continue
+		}
+		n++
+		input := strings.TrimSuffix(string(f.Data), "\n")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var w T
+			if err := json.Unmarshal([]byte(want[name]), &w); err != nil {
+				t.Fatalf("%s.json: %v", name, err)
+			}
+			got, err := parse(input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(w, got, opts(w)); diff != "" {
+				t.Errorf("parse mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if n == 0 {
 		t.Fatalf("%s: no samples", path)
 	}
-	return names, input, want
 }
 
 func TestParseReceivedCorpus(t *testing.T) {
 	t.Parallel()
-	names, input, want := readCorpus(t, "testdata/received.txtar")
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			var w Hop
-			if err := json.Unmarshal([]byte(want[name]), &w); err != nil {
-				t.Fatalf("%s.json: %v", name, err)
-			}
-			got, err := ParseReceived(input[name])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(w, got, equateAddr); diff != "" {
-				t.Errorf("ParseReceived mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
+	runCorpus(t, "testdata/received.txtar", ParseReceived, func(Hop) cmp.Option { return equateAddr })
 }
 
 func TestParseReceivedErrors(t *testing.T) {

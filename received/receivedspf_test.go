@@ -2,7 +2,6 @@ package received
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/netip"
 	"strings"
@@ -15,27 +14,12 @@ import (
 
 func TestParseReceivedSPFCorpus(t *testing.T) {
 	t.Parallel()
-	names, input, want := readCorpus(t, "testdata/received-spf.txtar")
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			var w ReceivedSPF
-			if err := json.Unmarshal([]byte(want[name]), &w); err != nil {
-				t.Fatalf("%s.json: %v", name, err)
-			}
-			got, err := ParseReceivedSPF(input[name])
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts := cmp.Options{equateAddr}
-			if w.Params == nil {
-				opts = append(opts, cmpopts.IgnoreFields(ReceivedSPF{}, "Params"))
-			}
-			if diff := cmp.Diff(w, got, opts); diff != "" {
-				t.Errorf("ParseReceivedSPF mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
+	runCorpus(t, "testdata/received-spf.txtar", ParseReceivedSPF, func(w ReceivedSPF) cmp.Option {
+		if w.Params == nil {
+			return cmp.Options{equateAddr, cmpopts.IgnoreFields(ReceivedSPF{}, "Params")}
+		}
+		return equateAddr
+	})
 }
 
 func TestParseReceivedSPFErrors(t *testing.T) {
