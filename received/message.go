@@ -90,7 +90,8 @@ const (
 	AllInternal
 	// Broken: the chain was broken before a border was found, by a
 	// field that cannot be read or a hop whose receiving side is
-	// recorded as outside; no field below it can be trusted.
+	// recorded with a public address outside the internal networks
+	// (Exchange's "by host (ip)"); no field below it can be trusted.
 	Broken
 	// Submission: the first outside client authenticated: the message
 	// is a submission by one of the receiver's own users, not mail from
@@ -150,7 +151,9 @@ type SPFField struct {
 // internal and makes no check.
 type Analyzer struct {
 	// Internal are the receiver's networks: its own MTAs, hubs,
-	// secondary MXs and filters. Loopback addresses are always internal.
+	// secondary MXs and filters. Loopback and link-local addresses
+	// (which no host beyond the link can use; Exchange records them for
+	// its own hops) are always internal.
 	Internal []netip.Prefix
 	// Checker checks the border hop when no Received-SPF field is
 	// trusted; if nil, no check is made (and no DNS query).
@@ -261,12 +264,13 @@ func (az *Analyzer) Analyze(ctx context.Context, fields []Field) *Analysis {
 	return a
 }
 
-// internal reports whether ip is loopback or in the internal networks.
+// internal reports whether ip is loopback, link-local or in the
+// internal networks.
 func (az *Analyzer) internal(ip netip.Addr) bool {
 	if !ip.IsValid() {
 		return false
 	}
-	if ip.IsLoopback() {
+	if ip.IsLoopback() || ip.IsLinkLocalUnicast() {
 		return true
 	}
 	for _, p := range az.Internal {
@@ -275,6 +279,14 @@ func (az *Analyzer) internal(ip netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// outside reports whether a receiving host's recorded address is
+// certainly not the receiver's: a public address outside the internal
+// networks. Private, link-local and unknown addresses are not taken as
+// outside (Exchange records link-local addresses of its own hosts).
+func (az *Analyzer) outside(ip netip.Addr) bool {
+	return ip.IsValid() && !ip.IsPrivate() && !ip.IsLinkLocalUnicast() && !az.internal(ip)
 }
 
 // border walks the hops from the top; see Analyze.
@@ -286,7 +298,7 @@ func (az *Analyzer) border(hops []HopField) (int, BorderStatus) {
 		switch {
 		case h.Err != nil:
 			return -1, Broken
-		case i > 0 && h.ByIP.IsValid() && !az.internal(h.ByIP):
+		case i > 0 && az.outside(h.ByIP):
 			// Recorded as received by a host outside: not ours.
 			return -1, Broken
 		case !h.IP.IsValid() || h.Internal:

@@ -28,6 +28,7 @@ const (
 	rcvdSubmit   = "Received: from laptop (dsl.example.org [198.51.100.99]) (Authenticated sender: alice) by smtp.receiver.example (Postfix) with ESMTPSA id A1; Wed, 2 Dec 2026 10:00:01 +0000"
 	rcvdLocal    = "Received: from ws1.receiver.example (ws1.receiver.example [10.1.1.1]) by mx.receiver.example (Postfix) with ESMTP id L1; Wed, 2 Dec 2026 10:00:01 +0000"
 	rcvdExchOut  = "Received: from edge.receiver.example (10.0.0.9) by relay.example.org (198.51.100.1) with Microsoft SMTP Server id 15.2.1; Wed, 2 Dec 2026 10:00:01 +0000"
+	rcvdMapi     = "Received: from EXCH01.receiver.example ([fe80::1c2d:3e4f:5a6b:7c8d]) by EXCH01.receiver.example ([fe80::1c2d:3e4f:5a6b:7c8d%12]) with mapi id 15.02.1544.004; Wed, 2 Dec 2026 10:00:03 +0000"
 	returnPath   = "Return-Path: <a@example.net>"
 
 	spfPass       = "Received-SPF: pass (mx.receiver.example: domain of example.net designates 203.0.113.5 as permitted sender) client-ip=203.0.113.5; envelope-from=\"a@example.net\"; helo=mail.example.net; receiver=mx.receiver.example; identity=mailfrom"
@@ -101,6 +102,8 @@ func TestAnalyzeTrustPath(t *testing.T) {
 			false, want{0, BorderFound, SourceCheck, "pass", "203.0.113.5", -1}},
 		{"broken Received-SPF", []string{returnPath, spfBroken, rcvdBorder},
 			false, want{0, BorderFound, SourceCheck, "pass", "203.0.113.5", -1}},
+		{"Exchange hop on a link-local address", []string{returnPath, rcvdMapi, rcvdBorder},
+			false, want{1, BorderFound, SourceCheck, "pass", "203.0.113.5", -1}},
 		{"qmail hop without client", []string{returnPath, rcvdQmail, rcvdAtBackup},
 			false, want{1, BorderFound, SourceCheck, "pass", "203.0.113.5", -1}},
 		{"all internal", []string{returnPath, rcvdHub, rcvdLocal},
