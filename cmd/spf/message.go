@@ -19,10 +19,10 @@ const messageUsage = `Usage: spf message [flags] [FILE|-]
 Message finds the SPF result of a message behind the border, as a spam
 filter or delivery agent sees it: it reads the message (or only its header
 section) from FILE or standard input, finds in its Received fields the hop
-that crossed into the receiver's network (--internal; loopback and link-local are always
-internal), reuses a Received-SPF field that the receiver's own MTA added,
-and otherwise checks SPF for the border hop's IP address, HELO name and
-the envelope sender (Return-Path).
+that crossed into the receiver's network (--internal; loopback and
+link-local addresses are always internal), reuses a Received-SPF field
+that the receiver's own MTA added, and otherwise checks SPF for the border
+hop's IP address, HELO name and the envelope sender (Return-Path).
 
 A Received-SPF field is trusted only when it is above the border hop, is a
 MAIL FROM result (never a HELO result), and matches the envelope sender
