@@ -246,7 +246,7 @@ func buildHop(toks []token) (h Hop, ok bool) {
 			clause, dated = "date", true
 			continue
 		case 'c':
-			lc := strings.ToLower(t.text)
+			lc := asciiLower(t.text)
 			switch {
 			case strings.HasPrefix(lc, "exim "):
 				exim = true
@@ -293,7 +293,7 @@ func buildHop(toks []token) (h Hop, ok bool) {
 			continue
 		}
 		w := t.text
-		switch lw := strings.ToLower(w); lw {
+		switch lw := asciiLower(w); lw {
 		case "from", "by", "via", "with", "id", "for":
 			if clause != lw || (lw == "with" && withRest) {
 				clause, withRest = lw, false
@@ -351,17 +351,26 @@ func fromHop(h *Hop, word string, coms []string, exim bool) {
 		}
 	}
 	for _, c := range coms {
-		lc := strings.ToLower(c)
-		switch {
-		case strings.HasPrefix(lc, "helo "):
+		if len(c) > 5 && strings.EqualFold(c[:5], "HELO ") {
 			// qmail: "from rdns (HELO name) (ip)".
 			h.RDNS = rdnsName(word)
 			h.HELO = strings.TrimSpace(c[5:])
 			continue
-		case strings.HasPrefix(lc, "helo="):
-			// Exim without a host name: "from [ip] (helo=name)".
-			h.HELO = strings.TrimSpace(c[5:])
-			continue
+		}
+		// Exim: "helo=name" anywhere in the comment ("([ip]:port
+		// helo=name)", "(port=41234 helo=[192.168.1.5])"); taken out
+		// before the address is looked for.
+		eximHELO := false
+		if i := strings.Index(asciiLower(c), "helo="); i >= 0 {
+			rest := c[i+5:]
+			end := strings.IndexAny(rest, " \t")
+			if end < 0 {
+				end = len(rest)
+			}
+			if rest[:end] != "" {
+				h.HELO, eximHELO = rest[:end], true
+			}
+			c = c[:i] + rest[end:]
 		}
 		open := strings.IndexByte(c, '[')
 		close := strings.IndexByte(c, ']')
@@ -370,23 +379,17 @@ func fromHop(h *Hop, word string, coms []string, exim bool) {
 				h.IP = a
 			}
 			before := strings.TrimSpace(c[:open])
-			if strings.HasPrefix(strings.ToUpper(before), "IDENT:") {
+			if strings.HasPrefix(asciiLower(before), "ident:") {
 				before = "" // Sendmail "(IDENT:user@[ip])"
 			}
-			after := c[close+1:]
 			switch {
 			case before != "":
 				// Postfix, Sendmail, Courier, Gmail: "(rdns [ip])".
 				h.RDNS = rdnsName(strings.Fields(before)[0])
-			case exim || strings.Contains(strings.ToLower(after), "helo="):
+			case (exim || eximHELO) && !literal:
 				// Exim: "from rdns ([ip] helo=name)"; with no helo= the
 				// HELO name was the host name.
-				if !literal {
-					h.RDNS = rdnsName(word)
-				}
-			}
-			if i := strings.Index(strings.ToLower(after), "helo="); i >= 0 {
-				h.HELO = firstWord(after[i+5:], word)
+				h.RDNS = rdnsName(word)
 			}
 			continue
 		}
@@ -405,7 +408,7 @@ func fromHop(h *Hop, word string, coms []string, exim bool) {
 // write when there is none.
 func rdnsName(s string) string {
 	s = strings.TrimSuffix(s, ".")
-	switch strings.ToLower(s) {
+	switch asciiLower(s) {
 	case "unknown", "", "localhost.localdomain":
 		if strings.EqualFold(s, "localhost.localdomain") {
 			return s
@@ -473,4 +476,17 @@ func authProtocol(with string) bool {
 		return true
 	}
 	return false
+}
+
+// asciiLower returns s with ASCII upper-case letters made lower case and
+// every other byte kept, so that indexes into it are indexes into s
+// (strings.ToLower changes lengths on invalid UTF-8 and some runes).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
