@@ -48,11 +48,14 @@ func ReadHeader(r io.Reader) ([]Field, error) {
 	var fields []Field
 	for {
 		line, err := tr.ReadContinuedLine()
+		if line == "" && err == nil {
+			return fields, nil // the blank line that ends the header
+		}
 		if lr.N <= 0 {
 			return nil, fmt.Errorf("%w: header section over %d bytes", ErrTooLong, MaxHeaderBytes)
 		}
 		if line == "" {
-			if err == nil || errors.Is(err, io.EOF) {
+			if errors.Is(err, io.EOF) {
 				return fields, nil
 			}
 			return nil, fmt.Errorf("received: reading header: %w", err)
