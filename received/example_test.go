@@ -57,3 +57,16 @@ func ExampleParseReceived() {
 	// Output:
 	// 203.0.113.5 mail.example.net out.example.net mx.receiver.example a@example.net 1tBcDe-000AbC-1x esmtps false
 }
+
+// ParseReceivedSPF reads what the Postfix policy server writes.
+func ExampleParseReceivedSPF() {
+	r, err := received.ParseReceivedSPF("Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip=203.0.113.5;\r\n" +
+		" helo=mail.example.net; envelope-from=a@example.net; receiver=bob@receiver.example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(r.Result, r.MailFrom(), r.ClientIP, r.EnvelopeFrom, r.Receiver)
+	// Output:
+	// pass true 203.0.113.5 a@example.net bob@receiver.example
+}
