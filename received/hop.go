@@ -153,7 +153,7 @@ func tokenize(v string) ([]token, error) {
 	for i < len(v) {
 		c := v[i]
 		switch {
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+		case isSpace(c):
 			i++
 		case c == ';':
 			toks = append(toks, token{';', ";"})
@@ -163,7 +163,14 @@ func tokenize(v string) ([]token, error) {
 			if err != nil {
 				return nil, err
 			}
-			toks = append(toks, token{'c', collapse(v[i+1 : end])})
+			if n := len(toks); n > 0 && toks[n-1].kind != ';' && !isSpace(v[i-1]) {
+				// A comment glued to what comes before is part of it:
+				// MTAs put white space before their comments, and a
+				// client can put "x(authenticated)" in its HELO name.
+				toks[n-1].text += v[i : end+1]
+			} else {
+				toks = append(toks, token{'c', collapse(v[i+1 : end])})
+			}
 			i = end + 1
 		case c == ')':
 			return nil, fmt.Errorf("%w: unbalanced \")\" at offset %d", ErrSyntax, i)
@@ -223,6 +230,9 @@ func commentEnd(v string, i int) (int, error) {
 	}
 	return 0, fmt.Errorf("%w: unterminated comment at offset %d", ErrSyntax, i)
 }
+
+// isSpace reports whether c is white space in a header field.
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // collapse returns s with each run of white space made one space.
 func collapse(s string) string {
