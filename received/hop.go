@@ -210,12 +210,19 @@ func closing(v string, i int, c byte) int {
 
 // commentEnd returns the index of the ")" that closes the comment opened
 // at v[i], honouring nesting and quoted pairs (RFC 5322 section 3.2.2).
+// An angle address inside ("(envelope-from <a@b>)") is skipped whole,
+// quoted strings in it included, so that a client's MAIL FROM
+// <"x) (authenticated"@b> cannot close the comment and open another.
 func commentEnd(v string, i int) (int, error) {
 	depth := 0
 	for j := i; j < len(v); j++ {
 		switch v[j] {
 		case '\\':
 			j++
+		case '<':
+			if k := angleEnd(v, j); k > 0 {
+				j = k
+			}
 		case '(':
 			depth++
 			if depth > maxDepth {
@@ -234,6 +241,25 @@ func commentEnd(v string, i int) (int, error) {
 // isSpace reports whether c is white space in a header field.
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
+// angleEnd returns the index of the ">" that closes the angle address
+// opened at v[i], skipping quoted strings, or -1 when there is none
+// within 256 bytes (RFC 5321's longest path) or before a nested "<".
+// The bound keeps commentEnd linear.
+func angleEnd(v string, i int) int {
+	v = v[:min(len(v), i+256)]
+	for j := i + 1; j < len(v); j++ {
+		switch v[j] {
+		case '"':
+			j = closing(v, j, '"')
+		case '>':
+			return j
+		case '<':
+			return -1
+		}
+	}
+	return -1
+}
+
 // collapse returns s with each run of white space made one space.
 func collapse(s string) string {
 	return strings.Join(strings.Fields(s), " ")
@@ -250,10 +276,21 @@ func buildHop(toks []token) (h Hop, ok bool) {
 		exim     bool
 		dated    bool
 	)
+	last := -1 // the ";" before the date (RFC 5321 section 4.4)
+	for k, t := range toks {
+		if t.kind == ';' {
+			last = k
+		}
+	}
 	for k, t := range toks {
 		switch t.kind {
 		case ';':
-			clause, dated = "date", true
+			// Only the last ";" starts the date: an earlier one comes
+			// from the client (EHLO "a;") and must not end the from
+			// clause before the address the MTA recorded.
+			if k == last {
+				clause, dated = "date", true
+			}
 			continue
 		case 'c':
 			lc := asciiLower(t.text)
@@ -333,7 +370,7 @@ func buildHop(toks []token) (h Hop, ok bool) {
 			}
 		case "for":
 			if h.For == "" {
-				h.For = mailbox(w)
+				h.For = strings.TrimSuffix(strings.TrimPrefix(w, "<"), ">")
 			}
 		}
 	}
