@@ -58,3 +58,17 @@ func BenchmarkAnalyze(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHostileParens parses a field whose HELO name is 500
+// unbalanced "(", each of which costs a scan to the end of the field.
+func BenchmarkHostileParens(b *testing.B) {
+	field := "Received: from x" + strings.Repeat("(", 500) + " (unknown [198.51.100.66]) by mx.receiver.example" +
+		strings.Repeat(" (c)", (MaxFieldLen-700)/4) + "; now"
+	b.ReportAllocs()
+	b.SetBytes(int64(len(field)))
+	for b.Loop() {
+		if _, err := ParseReceived(field); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -19,6 +19,10 @@ const (
 	MaxFieldLen = 8 << 10
 	// maxDepth is the deepest comment nesting accepted.
 	maxDepth = 32
+	// maxMisses is how many unbalanced "(" glued to a word a field may
+	// hold (each costs a scan to the end of the field): more than an
+	// SMTP command line (512 bytes) can put in a HELO name.
+	maxMisses = 512
 )
 
 // Errors the parsers return, wrapped with the context of the failure.
@@ -149,6 +153,13 @@ type token struct {
 // maxDepth. CR, LF and tabs count as spaces (unfolding).
 func tokenize(v string) ([]token, error) {
 	var toks []token
+	misses := 0 // unbalanced "(" taken as text; each costs a scan
+	miss := func() error {
+		if misses++; misses > maxMisses {
+			return fmt.Errorf("%w: more than %d unbalanced \"(\"", ErrSyntax, maxMisses)
+		}
+		return nil
+	}
 	i := 0
 	for i < len(v) {
 		c := v[i]
@@ -159,29 +170,48 @@ func tokenize(v string) ([]token, error) {
 			toks = append(toks, token{';', ";"})
 			i++
 		case c == '(':
+			glued := len(toks) > 0 && toks[len(toks)-1].kind != ';' && !isSpace(v[i-1])
 			end, err := commentEnd(v, i)
-			if err != nil {
+			switch {
+			case glued && err != nil:
+				// An unbalanced "(" glued to a comment ("(HELO x)(")
+				// is part of it.
+				if err := miss(); err != nil {
+					return nil, err
+				}
+				toks[len(toks)-1].text += "("
+				i++
+				continue
+			case err != nil:
 				return nil, err
-			}
-			if n := len(toks); n > 0 && toks[n-1].kind != ';' && !isSpace(v[i-1]) {
+			case glued:
 				// A comment glued to what comes before is part of it:
 				// MTAs put white space before their comments, and a
 				// client can put "x(authenticated)" in its HELO name.
-				toks[n-1].text += v[i : end+1]
-			} else {
+				toks[len(toks)-1].text += v[i : end+1]
+			default:
 				toks = append(toks, token{'c', collapse(v[i+1 : end])})
 			}
 			i = end + 1
-		case c == ')':
-			return nil, fmt.Errorf("%w: unbalanced \")\" at offset %d", ErrSyntax, i)
 		default:
+			// A word. A ")" in it (EHLO "x)") is part of it, and so is
+			// a "(" that no ")" closes (EHLO "x("); a balanced comment
+			// glued to it ends it and is merged by the case above.
 			j := i
-			for j < len(v) && !strings.ContainsRune(" \t\r\n;()", rune(v[j])) {
+		word:
+			for j < len(v) && !isSpace(v[j]) && v[j] != ';' {
 				switch v[j] {
 				case '"':
 					j = closing(v, j, '"')
 				case '<':
 					j = closing(v, j, '>')
+				case '(':
+					if _, err := commentEnd(v, j); err == nil {
+						break word
+					}
+					if err := miss(); err != nil {
+						return nil, err
+					}
 				}
 				j++
 			}

@@ -75,8 +75,8 @@ func TestParseReceivedErrors(t *testing.T) {
 		{"empty value", "Received:   ", ErrNotReceived},
 		{"no clauses", "Received: hello world", ErrNotReceived},
 		{"unterminated comment", "Received: from a (b [192.0.2.1] by c; now", ErrSyntax},
-		{"stray paren", "Received: from a) by c; now", ErrSyntax},
 		{"too deep", "Received: from a " + strings.Repeat("(", 40) + strings.Repeat(")", 40) + " by b; now", ErrSyntax},
+		{"too many unbalanced parens", "Received: from x" + strings.Repeat("(", 600) + " by b; now", ErrSyntax},
 		{"too long", "Received: from a by b; " + strings.Repeat("x", MaxFieldLen), ErrTooLong},
 	}
 	for _, tt := range tests {
