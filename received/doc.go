@@ -38,14 +38,25 @@
 //     writers) counts as a MAIL FROM result only when its envelope-from is
 //     the message's non-null envelope sender; a HELO result never stands
 //     for the MAIL FROM result (CVE-2019-20790).
+//   - Text the client chose (its HELO name, MAIL FROM and RCPT TO) is
+//     written into the MTA's own Received field, so the parser departs
+//     from RFC 5322 where a client could otherwise steer it: only the last
+//     ";" starts the date, a comment glued to a word ("x(authenticated)")
+//     and a stray or unbalanced parenthesis are part of the word, and an
+//     angle address inside a comment is skipped whole. A hop that still
+//     cannot be read breaks the chain ([Broken]) rather than being
+//     skipped.
 //   - Addresses are compared ignoring case, local part included.
 //   - Reverse DNS names are kept as recorded but for a trailing dot and
 //     the words MTAs write for none ("unknown").
 //
 // Limits on hostile input: a field over [MaxFieldLen] bytes is rejected,
-// comments may nest 32 deep, a header section may hold [MaxHeaderBytes]
-// bytes and [MaxFields] fields, and at most [MaxHops] Received and MaxHops
-// Received-SPF fields are read. The work is linear in the input.
+// comments may nest 32 deep, a field may hold 512 unbalanced "(" glued to
+// words, a header section may hold [MaxHeaderBytes] bytes and [MaxFields]
+// fields, and at most [MaxHops] Received and MaxHops Received-SPF fields
+// are read. Parsing a field is linear in its length but for the
+// unbalanced "(" (each a scan to the end of the field): a few
+// milliseconds for the worst field.
 //
 // Strings taken from header fields are as written, apart from unfolding:
 // escape them before writing them to a terminal, a log or HTML.
