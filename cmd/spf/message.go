@@ -128,6 +128,7 @@ type messageReport struct {
 	Identity     string     `json:"identity"`
 	Domain       string     `json:"domain"`
 	Problem      string     `json:"problem,omitempty"`
+	used         int        // the index of the Received-SPF field reused, or -1
 }
 
 type hopJSON struct {
@@ -178,6 +179,7 @@ func newMessageReport(a *received.Analysis) *messageReport {
 		ReceivedSPF:  []rspfJSON{},
 		Source:       string(a.Source),
 		Result:       a.Outcome.Result.String(),
+		used:         a.Used,
 	}
 	for _, h := range a.Hops {
 		r.Hops = append(r.Hops, hopJSON{
@@ -241,11 +243,19 @@ func (r *messageReport) writeText(w io.Writer) {
 			fmt.Fprintf(w, "received-spf %d: unreadable: %s\n", i, termSafe(f.Error))
 		default:
 			trust := "trusted"
-			if !f.Trusted {
+			switch {
+			case !f.Trusted:
 				trust = "not trusted: " + f.Why
+			case i == r.used:
+				trust = "trusted, used"
 			}
-			fmt.Fprintf(w, "received-spf %d: %s identity=%s client-ip=%s envelope-from=%s (%s)\n", i,
-				termSafe(f.Result), termSafe(f.Identity), termSafe(f.ClientIP), termSafe(f.EnvelopeFrom), termSafe(trust))
+			var b strings.Builder
+			for _, kv := range [][2]string{{"identity", f.Identity}, {"client-ip", f.ClientIP}, {"envelope-from", f.EnvelopeFrom}, {"helo", f.HELO}} {
+				if kv[1] != "" {
+					fmt.Fprintf(&b, " %s=%s", kv[0], termSafe(kv[1]))
+				}
+			}
+			fmt.Fprintf(w, "received-spf %d: %s%s (%s)\n", i, termSafe(f.Result), b.String(), trust)
 		}
 	}
 	fmt.Fprintf(w, "source:       %s\n", r.Source)
