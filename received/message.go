@@ -180,9 +180,12 @@ type Analysis struct {
 	// reused, or -1.
 	ReceivedSPF []SPFField
 	Used        int
-	// EnvelopeSender is the message's envelope sender from its top
-	// Return-Path field ("" for the null sender "<>"); SenderKnown
-	// reports that there was one.
+	// EnvelopeSender is the message's envelope sender ("" for the null
+	// sender "<>"): from the top Return-Path field when it is above the
+	// border Received field (added inside, at delivery), else as the
+	// border hop records it (Exim's envelope-from); a Return-Path below
+	// the border came with the message and is ignored. SenderKnown
+	// reports that there was one; both are unset without a border hop.
 	EnvelopeSender string
 	SenderKnown    bool
 	// Source says where Outcome came from. With SourceReceivedSPF,
@@ -234,11 +237,12 @@ func (az *Analyzer) AnalyzeMessage(ctx context.Context, r io.Reader) (*Analysis,
 // sender. The oldest qualifying field wins, or the newest with Newest.
 //
 // Without a trusted field, the border hop is checked with the Checker
-// for its IP, HELO name and the envelope sender (Return-Path, else the
-// one the hop records); with no Checker or no known sender there is no
-// result (SourceNone).
+// for its IP, HELO name and the envelope sender (see EnvelopeSender in
+// [Analysis]); with no Checker or no known sender there is no result
+// (SourceNone).
 func (az *Analyzer) Analyze(ctx context.Context, fields []Field) *Analysis {
 	a := &Analysis{Border: -1, Used: -1, Source: SourceNone}
+	returnPath, sender := -1, ""
 	for i, f := range fields {
 		switch {
 		case strings.EqualFold(f.Name, "Received") && len(a.Hops) < MaxHops:
@@ -247,22 +251,25 @@ func (az *Analyzer) Analyze(ctx context.Context, fields []Field) *Analysis {
 		case strings.EqualFold(f.Name, "Received-SPF") && len(a.ReceivedSPF) < MaxHops:
 			r, err := ParseReceivedSPF(f.Value)
 			a.ReceivedSPF = append(a.ReceivedSPF, SPFField{ReceivedSPF: r, Err: err, pos: i})
-		case strings.EqualFold(f.Name, "Return-Path") && !a.SenderKnown:
-			a.EnvelopeSender, a.SenderKnown = mailbox(f.Value), true
+		case strings.EqualFold(f.Name, "Return-Path") && returnPath < 0:
+			returnPath, sender = i, mailbox(f.Value)
 		}
 	}
 	a.Border, a.Status = az.border(a.Hops)
+	var h HopField
+	if a.Border >= 0 {
+		h = a.Hops[a.Border]
+		switch {
+		case returnPath >= 0 && returnPath < h.pos:
+			a.EnvelopeSender, a.SenderKnown = sender, true
+		case h.EnvelopeFrom != "":
+			a.EnvelopeSender, a.SenderKnown = h.EnvelopeFrom, true
+		}
+	}
 	az.trust(a)
-	if a.Source == SourceNone && a.Border >= 0 && az.Checker != nil {
-		h := a.Hops[a.Border]
-		sender, known := a.EnvelopeSender, a.SenderKnown
-		if !known && h.EnvelopeFrom != "" {
-			sender, known = h.EnvelopeFrom, true
-		}
-		if known {
-			a.Outcome, a.Err = az.Checker.Check(ctx, h.IP, h.HELO, sender)
-			a.Source = SourceCheck
-		}
+	if a.Source == SourceNone && a.Border >= 0 && az.Checker != nil && a.SenderKnown {
+		a.Outcome, a.Err = az.Checker.Check(ctx, h.IP, h.HELO, a.EnvelopeSender)
+		a.Source = SourceCheck
 	}
 	return a
 }

@@ -114,6 +114,8 @@ func TestAnalyzeTrustPath(t *testing.T) {
 		{"MAIL FROM posing as authentication", []string{returnPath,
 			"Received: from mail.example.net ([198.51.100.66]) by mx.receiver.example with esmtp (Exim 4.96) (envelope-from <\"x) (authenticated\"@example.net>) id E3; Wed, 02 Dec 2026 10:00:00 +0000"},
 			false, want{0, BorderFound, SourceCheck, "fail", "198.51.100.66", -1}},
+		{"Return-Path that came with the message", []string{rcvdSpammer, "Return-Path: <x@mail.example.net>"},
+			false, want{0, BorderFound, SourceNone, "none", "", -1}},
 		{"qmail hop without client", []string{returnPath, rcvdQmail, rcvdAtBackup},
 			false, want{1, BorderFound, SourceCheck, "pass", "203.0.113.5", -1}},
 		{"all internal", []string{returnPath, rcvdHub, rcvdLocal},
@@ -149,6 +151,15 @@ func TestAnalyzeTrustPath(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestAnalyzeWhyNotTrusted(t *testing.T) {
+	t.Parallel()
+	a := (&Analyzer{Internal: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}).Analyze(context.Background(),
+		header(t, returnPath, spfPass, rcvdHub, rcvdLocal))
+	if len(a.ReceivedSPF) != 1 || a.ReceivedSPF[0].Trusted || a.ReceivedSPF[0].Why != "no border hop: all-internal" {
+		t.Errorf("Received-SPF without a border: %+v; want not trusted, why %q", a.ReceivedSPF, "no border hop: all-internal")
 	}
 }
 
