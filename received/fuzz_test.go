@@ -80,3 +80,32 @@ func TestAnalyzeHostileHeader(t *testing.T) {
 		t.Errorf("%d hops kept, want MaxHops = %d", len(a.Hops), MaxHops)
 	}
 }
+
+// FuzzAnalyze checks that no header section panics ReadHeader and
+// Analyze, and that what Analyze returns is consistent: the border and
+// the reused field are in range, and no field is trusted without a
+// border or below it.
+func FuzzAnalyze(f *testing.F) {
+	f.Add(strings.Join([]string{returnPath, spfSoftFail, rcvdTop, rcvdHub, spfPass, rcvdBorder, rcvdForged}, "\r\n"))
+	f.Add(strings.Join([]string{returnPath, spfHELOPass, rcvdSpammer, spfSpoofed}, "\n"))
+	f.Add(strings.Join([]string{rcvdQmail, rcvdMapi, rcvdSubmit}, "\r\n"))
+	az := &Analyzer{Internal: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	f.Fuzz(func(t *testing.T, s string) {
+		fields, err := ReadHeader(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		a := az.Analyze(context.Background(), fields)
+		if a.Border < -1 || a.Border >= len(a.Hops) || (a.Border >= 0) != (a.Status == BorderFound) {
+			t.Fatalf("border %d of %d hops, status %s", a.Border, len(a.Hops), a.Status)
+		}
+		for i, r := range a.ReceivedSPF {
+			if r.Trusted && (a.Border < 0 || r.pos > a.Hops[a.Border].pos || !r.MailFrom() && r.Identity != "") {
+				t.Fatalf("Received-SPF %d trusted: %+v", i, r)
+			}
+		}
+		if (a.Used >= 0) != (a.Source == SourceReceivedSPF) || a.Used >= len(a.ReceivedSPF) {
+			t.Fatalf("used %d of %d, source %s", a.Used, len(a.ReceivedSPF), a.Source)
+		}
+	})
+}
