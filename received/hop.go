@@ -370,12 +370,9 @@ func buildHop(toks []token) (h Hop, ok bool) {
 			continue
 		}
 		w := t.text
-		switch lw := asciiLower(w); lw {
-		case "from", "by", "via", "with", "id", "for":
-			if clause != lw || (lw == "with" && withRest) {
-				clause, withRest = lw, false
-				continue
-			}
+		if kw := keyword(w); kw != "" && (clause != kw || (kw == "with" && withRest)) {
+			clause, withRest = kw, false
+			continue
 		}
 		switch clause {
 		case "from":
@@ -412,6 +409,20 @@ func buildHop(toks []token) (h Hop, ok bool) {
 		h.Auth = h.With
 	}
 	return h, true
+}
+
+// keyword returns the clause keyword w is (RFC 5321 section 4.4: from,
+// by, via, with, id, for) in lower case, or "".
+func keyword(w string) string {
+	if len(w) > 4 {
+		return ""
+	}
+	for _, k := range [...]string{"from", "by", "via", "with", "id", "for"} {
+		if strings.EqualFold(w, k) {
+			return k
+		}
+	}
+	return ""
 }
 
 // fromHop fills the client's IP, reverse DNS name and HELO name from the
