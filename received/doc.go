@@ -29,9 +29,10 @@
 //
 //   - The top Received field is taken as written by the receiver's own
 //     last host: give Analyze the header as the receiver stored it.
-//   - A Received field with no client address (qmail's "invoked from
-//     network", a local pickup) is a transfer inside the host that wrote
-//     it, not a hop across the border.
+//   - A Received field with no from clause and no client address
+//     (qmail's "invoked from network", a local pickup) is a transfer
+//     inside the host that wrote it, not a hop across the border; one with
+//     a from clause but no address breaks the chain ([Broken]).
 //   - The first outside client that authenticated ends the walk with
 //     [Submission]: the message is a submission by the receiver's own user.
 //   - A Received-SPF field without an identity key (libspf2, older
@@ -41,7 +42,9 @@
 //   - Text the client chose (its HELO name, MAIL FROM and RCPT TO) is
 //     written into the MTA's own Received field, so the parser departs
 //     from RFC 5322 where a client could otherwise steer it: only the last
-//     ";" starts the date, a comment glued to a word ("x(authenticated)")
+//     ";" starts the date, the first word after from is the HELO name
+//     even when it is a keyword (EHLO "with"), a comment glued to a word
+//     ("x(authenticated)")
 //     and a stray or unbalanced parenthesis are part of the word, and an
 //     angle address inside a comment is skipped whole. A hop that still
 //     cannot be read breaks the chain ([Broken]) rather than being

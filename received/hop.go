@@ -370,7 +370,10 @@ func buildHop(toks []token) (h Hop, ok bool) {
 			continue
 		}
 		w := t.text
-		if kw := keyword(w); kw != "" && (clause != kw || (kw == "with" && withRest)) {
+		// The first word after from or by is the name even when it looks
+		// like a keyword: EHLO "with" must not end the from clause.
+		first := (clause == "from" && fromWord == "") || (clause == "by" && h.By == "")
+		if kw := keyword(w); kw != "" && !first && (clause != kw || (kw == "with" && withRest)) {
 			clause, withRest = kw, false
 			continue
 		}

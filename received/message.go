@@ -224,8 +224,9 @@ func (az *Analyzer) AnalyzeMessage(ctx context.Context, r io.Reader) (*Analysis,
 // receiver's own last host, and each field below a hop whose client is
 // inside was added by that internal client. A field with no client
 // address (qmail's "invoked from network", a local pickup) is taken as
-// a transfer within the host that wrote it. See [BorderStatus] for when
-// there is no border.
+// a transfer within the host that wrote it; one with a from clause but
+// no address breaks the chain. See [BorderStatus] for when there is no
+// border.
 //
 // A Received-SPF field is trusted only when it is above the border
 // Received field (so added inside the network), states a MAIL FROM
@@ -310,6 +311,10 @@ func (az *Analyzer) border(hops []HopField) (int, BorderStatus) {
 			return -1, Broken
 		case i > 0 && az.outside(h.ByIP):
 			// Recorded as received by a host outside: not ours.
+			return -1, Broken
+		case !h.IP.IsValid() && (h.HELO != "" || h.RDNS != ""):
+			// A from clause without the client's address: the client
+			// may have hidden it, and the fields below are its own.
 			return -1, Broken
 		case !h.IP.IsValid() || h.Internal:
 			continue
