@@ -429,7 +429,9 @@ func keyword(w string) string {
 }
 
 // fromHop fills the client's IP, reverse DNS name and HELO name from the
-// from clause: its word and its comments.
+// from clause: its word and its comments. The first comment with an
+// address is the MTA's TCP-info; the comments after it are not read, as
+// they may quote the client (Postfix's "(Client CN "[10.0.0.1]", ...)").
 func fromHop(h *Hop, word string, coms []string, exim bool) {
 	literal := strings.HasPrefix(word, "[")
 	h.HELO = word
@@ -466,9 +468,11 @@ func fromHop(h *Hop, word string, coms []string, exim bool) {
 		open := strings.IndexByte(c, '[')
 		close := strings.IndexByte(c, ']')
 		if open >= 0 && close > open {
-			if a, ok := parseIP(c[open : close+1]); ok {
-				h.IP = a
+			a, ok := parseIP(c[open : close+1])
+			if !ok {
+				continue
 			}
+			h.IP = a
 			before := strings.TrimSpace(c[:open])
 			if strings.HasPrefix(asciiLower(before), "ident:") {
 				before = "" // Sendmail "(IDENT:user@[ip])"
@@ -482,7 +486,7 @@ func fromHop(h *Hop, word string, coms []string, exim bool) {
 				// HELO name was the host name.
 				h.RDNS = rdnsName(word)
 			}
-			continue
+			return
 		}
 		// Exchange and qmail: "(10.0.0.5)", "(alice@203.0.113.5)".
 		f := c
@@ -491,6 +495,7 @@ func fromHop(h *Hop, word string, coms []string, exim bool) {
 		}
 		if a, ok := parseIP(f); ok {
 			h.IP = a
+			return
 		}
 	}
 }
