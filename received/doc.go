@@ -49,6 +49,10 @@
 //     angle address inside a comment is skipped whole. A hop that still
 //     cannot be read breaks the chain ([Broken]) rather than being
 //     skipped.
+//   - Position is what proves that a Received-SPF field was added
+//     inside: one an MTA appends at the end of the header (Exim's
+//     add_header without ":at_start:") is below the border and is not
+//     reused; the border hop is then checked instead.
 //   - Addresses are compared ignoring case, local part included.
 //   - Reverse DNS names are kept as recorded but for a trailing dot and
 //     the words MTAs write for none ("unknown").
