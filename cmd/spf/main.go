@@ -7,6 +7,7 @@
 //	spf lint [flags] DOMAIN              find what is wrong or risky in a policy
 //	spf serve --zone FILE [flags]        answer DNS from a zone file (a test fixture)
 //	spf why [flags] IP SENDER [HELO]     explain a result in plain words (--serve: the Why? page)
+//	spf message [flags] [FILE|-]         the SPF result of a message, from its Received chain
 //	spf --version
 //
 // Every subcommand answers DNS from the system's resolver, from the
@@ -79,6 +80,7 @@ Usage:
   spf lint [flags] DOMAIN              find what is wrong or risky in a policy
   spf serve --zone FILE [flags]        answer DNS from a zone file (a test fixture)
   spf why [flags] IP SENDER [HELO]     explain a result in plain words (--serve: the Why? page)
+  spf message [flags] [FILE|-]         the SPF result of a message, from its Received chain
   spf --version                        print the version
 
 Example (offline, against the demo zone of the repository):
@@ -105,6 +107,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runServe(args[1:], stdout, stderr)
 	case "why":
 		return runWhy(args[1:], stdout, stderr)
+	case "message":
+		return runMessage(args[1:], stdin, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, mainUsage)
 		return 0
@@ -112,7 +116,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "spf %s\n", version())
 		return 0
 	}
-	fmt.Fprintf(stderr, "spf: unknown command %q (want check, trace, lint, serve or why; see spf --help)\n", args[0])
+	fmt.Fprintf(stderr, "spf: unknown command %q (want check, trace, lint, serve, why or message; see spf --help)\n", args[0])
 	return exitUsage
 }
 
