@@ -39,9 +39,8 @@ type evaluation struct {
 // A frame is a record under evaluation, whose terms prefetching may look
 // ahead at once a query has to wait.
 type frame struct {
-	domain     string
-	terms      []Term
-	prefetched bool
+	domain string
+	terms  []Term
 }
 
 // A hostResult is what check_host() returned for one domain.
@@ -656,19 +655,15 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 	return resp, void, err
 }
 
-// prefetchFrames starts the queries of the records under evaluation that
-// prefetching has not looked ahead at yet.
+// prefetchFrames starts prefetching from the first record under
+// evaluation (see prefetcher); later calls do nothing.
 func (e *evaluation) prefetchFrames() {
-	for i := range e.frames {
-		f := &e.frames[i]
-		if f.prefetched {
-			continue
-		}
-		f.prefetched = true
-		env := e.env
-		env.domain = f.domain
-		e.pf.record(env, f.terms)
+	if len(e.frames) == 0 {
+		return
 	}
+	env := e.env
+	env.domain = e.frames[0].domain
+	e.pf.begin(env, e.frames[0].terms)
 }
 
 // mustWait reports whether prefetching is on and the answer to a query is
