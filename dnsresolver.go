@@ -90,6 +90,8 @@ type DNSResolver struct {
 	once    sync.Once
 	conf    []string
 	confErr error
+	pace    pacer // round trips measured, prefetch queries in flight
+	calls   calls // identical Lookups in flight, merged
 }
 
 var _ Resolver = (*DNSResolver)(nil)
@@ -120,8 +122,14 @@ func (r *DNSResolver) servers() ([]string, error) {
 }
 
 // Lookup implements [Resolver]: it asks the servers in turn for the
-// records of type typ at name.
+// records of type typ at name. Identical Lookups in flight at the same
+// time share one query.
 func (r *DNSResolver) Lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
+	return r.calls.do(ctx, name, typ, func() (*Response, error) { return r.lookup(ctx, name, typ) })
+}
+
+// lookup is Lookup without the merging of identical queries.
+func (r *DNSResolver) lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
 	qname, ok := questionName(name)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q cannot be a DNS name", ErrNotFound, name)
@@ -144,7 +152,11 @@ func (r *DNSResolver) Lookup(ctx context.Context, name string, typ RRType) (*Res
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
+			start := time.Now()
 			in, err := exchange(ctx, server, qname, typ, timeout)
+			if err == nil {
+				r.pace.sample(time.Since(start))
+			}
 			if err != nil {
 				if cerr := ctx.Err(); cerr != nil {
 					return nil, cerr

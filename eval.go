@@ -630,10 +630,27 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 	}
 	if !found && e.prefetch {
 		if !e.missed {
-			e.missed = true
-			e.prefetchFrames()
+			if d := e.pf.delay(); d > 0 {
+				// Prefetching begins only if this query waits longer
+				// than a fast resolver takes (see prefetchPacer).
+				var env macroEnv
+				var terms []Term
+				if len(e.frames) > 0 {
+					env, terms = e.env, e.frames[0].terms
+					env.domain = e.frames[0].domain
+				}
+				disarm := e.pf.beginAfter(d, env, terms)
+				resp, err = e.res.Lookup(e.ctx, name, typ)
+				found = true
+				e.missed = disarm()
+			} else {
+				e.missed = true
+				e.prefetchFrames()
+			}
 		}
-		resp, found, err = e.pf.wait(e.ctx, name, typ)
+		if !found {
+			resp, found, err = e.pf.wait(e.ctx, name, typ)
+		}
 	}
 	if !found {
 		resp, err = e.res.Lookup(e.ctx, name, typ)

@@ -68,6 +68,8 @@ type prefetcher struct {
 	grace                time.Duration   // how long a query may outlive the check
 	res                  Resolver
 	peek                 CachedResolver // res, if it is one
+	pacer                prefetchPacer  // res, or the resolver behind a Cache, if it is one
+	armed                sync.WaitGroup // a timer of beginAfter that may be running
 	addrType             RRType         // what a and mx look up for the client
 	ip                   netip.Addr
 	maxLookups, maxVoids int
@@ -112,6 +114,10 @@ func (p *prefetcher) init(ctx context.Context, grace time.Duration, e *evaluatio
 	}
 	p.res = e.res
 	p.peek, _ = e.res.(CachedResolver)
+	p.pacer, _ = e.res.(prefetchPacer)
+	if c, ok := e.res.(*Cache); ok {
+		p.pacer, _ = c.Resolver.(prefetchPacer)
+	}
 	p.ip = e.env.ip
 	p.addrType = addrType(e.env.ip)
 	p.maxLookups, p.maxVoids = e.maxLookups, e.maxVoids
@@ -146,6 +152,37 @@ func (p *prefetcher) begin(env macroEnv, terms []Term) {
 	p.rootEnv = env
 	p.root = p.newNode(env, terms)
 	p.walk()
+}
+
+// delay is how long a query should wait on DNS before the check starts
+// prefetching: zero when prefetching starts at once.
+func (p *prefetcher) delay() time.Duration {
+	if p.pacer == nil {
+		return 0
+	}
+	return p.pacer.prefetchDelay()
+}
+
+// beginAfter arms prefetching to begin, from the record terms of domain
+// env.domain (none if terms is nil), once d has passed. The function it
+// returns disarms it and reports whether it had begun; it must be called
+// before the check ends.
+func (p *prefetcher) beginAfter(d time.Duration, env macroEnv, terms []Term) (disarm func() bool) {
+	p.armed.Add(1)
+	t := time.AfterFunc(d, func() {
+		defer p.armed.Done()
+		if terms != nil {
+			p.begin(env, terms)
+		}
+	})
+	return func() bool {
+		if t.Stop() {
+			p.armed.Done()
+			return false
+		}
+		p.armed.Wait()
+		return true
+	}
 }
 
 // newNode returns the record of domain env.domain with the targets of its
@@ -354,7 +391,7 @@ func (p *prefetcher) lookup(name string, typ RRType, send bool) (resp *Response,
 		}
 		return nil, false, nil
 	}
-	if !f.over {
+	if !f.over || f.err == errPrefetchDropped {
 		return nil, false, nil
 	}
 	return f.resp, true, f.err
@@ -387,9 +424,16 @@ func (p *prefetcher) fly(f *flight, name string, typ RRType) {
 	var err error
 	select {
 	case p.sem <- struct{}{}:
-		ctx, cancel := context.WithTimeout(p.parent, p.grace)
-		resp, err = p.res.Lookup(ctx, name, typ)
-		cancel()
+		if p.pacer != nil && !p.pacer.acquirePrefetch() {
+			err = errPrefetchDropped
+		} else {
+			ctx, cancel := context.WithTimeout(p.parent, p.grace)
+			resp, err = p.res.Lookup(ctx, name, typ)
+			cancel()
+			if p.pacer != nil {
+				p.pacer.releasePrefetch()
+			}
+		}
 		<-p.sem
 	case <-p.stopped:
 		err = errPrefetchStopped
@@ -414,8 +458,12 @@ func (p *prefetcher) sent() bool {
 // evaluation never sees it, since it stops prefetching only when done.
 var errPrefetchStopped = errors.New("spf: prefetch stopped")
 
+// errPrefetchDropped is the error of a prefetch not sent because its
+// resolver has too many in flight; evaluation then sends the query.
+var errPrefetchDropped = errors.New("spf: prefetch dropped")
+
 // wait returns the answer of a query begun by start; ok is false when
-// no such query was begun.
+// no such query was begun, or it was dropped.
 func (p *prefetcher) wait(ctx context.Context, name string, typ RRType) (resp *Response, ok bool, err error) {
 	p.mu.Lock()
 	var f *flight
@@ -428,6 +476,9 @@ func (p *prefetcher) wait(ctx context.Context, name string, typ RRType) (resp *R
 	}
 	select {
 	case <-f.done:
+		if f.err == errPrefetchDropped {
+			return nil, false, nil
+		}
 		return f.resp, true, f.err
 	case <-ctx.Done():
 		return nil, true, ctx.Err()

@@ -1,0 +1,142 @@
+package spf
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// maxPrefetchDelay bounds how long a query of a check waits before the
+// check starts prefetching: a fast local resolver answers from its cache
+// well within it, and at any latency where prefetching pays, waiting this
+// long first costs little.
+const maxPrefetchDelay = 2 * time.Millisecond
+
+// maxPrefetchInFlight caps the prefetch queries a DNSResolver has in
+// flight, over all the checks that use it: beyond it prefetch queries
+// are not sent (evaluation sends its own when it needs them), so that
+// bursts do not overflow a server's receive queue.
+const maxPrefetchInFlight = 32
+
+// A prefetchPacer is a resolver that measures its round trips and paces
+// prefetching (see DNSResolver).
+type prefetchPacer interface {
+	// prefetchDelay is how long a query waits on DNS before its check
+	// starts prefetching.
+	prefetchDelay() time.Duration
+	// acquirePrefetch reports whether a prefetch query may be sent now;
+	// if so, releasePrefetch must be called when it is done.
+	acquirePrefetch() bool
+	releasePrefetch()
+}
+
+var _ prefetchPacer = (*DNSResolver)(nil)
+
+// A pacer holds a DNSResolver's measures: an estimate of its fast round
+// trips (answers from a resolver's cache, the lower values of the
+// samples), and the prefetch queries in flight.
+type pacer struct {
+	fastRTT  atomic.Int64 // nanoseconds; 0 before the first sample
+	inFlight atomic.Int32
+}
+
+// sample records the round trip of one answered query. The estimate
+// falls fast towards a smaller sample and rises slowly towards a larger
+// one, so that it follows the fast answers.
+func (p *pacer) sample(d time.Duration) {
+	s := int64(d)
+	for {
+		old := p.fastRTT.Load()
+		next := s
+		if old != 0 {
+			if s < old {
+				next = old + (s-old)/4
+			} else {
+				next = old + (s-old)/32
+			}
+		}
+		if p.fastRTT.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// delay returns how long a query waits before prefetching begins: four
+// fast round trips, at most maxPrefetchDelay (also before any sample).
+func (p *pacer) delay() time.Duration {
+	est := time.Duration(p.fastRTT.Load())
+	if est == 0 {
+		return maxPrefetchDelay
+	}
+	return min(4*est, maxPrefetchDelay)
+}
+
+func (r *DNSResolver) prefetchDelay() time.Duration { return r.pace.delay() }
+
+func (r *DNSResolver) acquirePrefetch() bool {
+	if r.pace.inFlight.Add(1) > maxPrefetchInFlight {
+		r.pace.inFlight.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (r *DNSResolver) releasePrefetch() { r.pace.inFlight.Add(-1) }
+
+// A call is a Lookup in progress that identical Lookups wait for.
+type call struct {
+	done chan struct{}
+	resp *Response
+	err  error
+}
+
+// calls merges identical Lookups in flight on one DNSResolver.
+type calls struct {
+	mu sync.Mutex
+	m  map[zoneKey]*call
+}
+
+// do returns the answer of lookup for (name, typ), sharing it with the
+// identical calls in flight. A caller whose context ends stops waiting;
+// if the call that was sending the query ended so, the others send it
+// again themselves.
+func (c *calls) do(ctx context.Context, name string, typ RRType, lookup func() (*Response, error)) (*Response, error) {
+	k := zoneKey{name, typ}
+	for {
+		c.mu.Lock()
+		cl := c.m[k]
+		if cl == nil {
+			if c.m == nil {
+				c.m = make(map[zoneKey]*call)
+			}
+			cl = &call{done: make(chan struct{})}
+			c.m[k] = cl
+			c.mu.Unlock()
+			cl.resp, cl.err = lookup()
+			c.mu.Lock()
+			delete(c.m, k)
+			c.mu.Unlock()
+			close(cl.done)
+			return cl.resp, cl.err
+		}
+		c.mu.Unlock()
+		select {
+		case <-cl.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if cl.err == nil || !isContextError(cl.err) {
+			return cl.resp, cl.err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// isContextError reports whether err is a context's end.
+func isContextError(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
