@@ -17,8 +17,10 @@ const maxPrefetchDelay = 2 * time.Millisecond
 // maxPrefetchInFlight caps the prefetch queries a DNSResolver has in
 // flight, over all the checks that use it: beyond it prefetch queries
 // are not sent (evaluation sends its own when it needs them), so that
-// bursts do not overflow a server's receive queue.
-const maxPrefetchInFlight = 32
+// bursts do not overflow a server's receive queue, and a busy resolver
+// (where checks are many and queries wait on CPU, not on the network)
+// gets few speculative queries.
+const maxPrefetchInFlight = 8
 
 // A prefetchPacer is a resolver that measures its round trips and paces
 // prefetching (see DNSResolver).
@@ -40,12 +42,43 @@ var _ prefetchPacer = (*DNSResolver)(nil)
 type pacer struct {
 	fastRTT  atomic.Int64 // nanoseconds; 0 before the first sample
 	inFlight atomic.Int32
+	retries  atomic.Int64 // UDP queries sent again
+
+	mu           sync.Mutex
+	srtt, rttvar time.Duration // RFC 6298 section 2; srtt 0 before the first sample
 }
 
-// sample records the round trip of one answered query. The estimate
-// falls fast towards a smaller sample and rises slowly towards a larger
-// one, so that it follows the fast answers.
+// minRTO is the least interval after which an unanswered UDP query is
+// sent again, whatever the round trips measured: time for a loaded
+// machine to answer over loopback.
+const minRTO = 20 * time.Millisecond
+
+// rto returns how long to wait for an answer before sending a UDP query
+// again (RFC 6298 section 2: SRTT + 4 RTTVAR, at least minRTO); before
+// any measure, half of timeout.
+func (p *pacer) rto(timeout time.Duration) time.Duration {
+	p.mu.Lock()
+	srtt, rttvar := p.srtt, p.rttvar
+	p.mu.Unlock()
+	if srtt == 0 {
+		return max(timeout/2, minRTO)
+	}
+	return max(srtt+4*rttvar, minRTO)
+}
+
+// sample records the round trip of one answered query: in the smoothed
+// round trip and its variation of RFC 6298, and in the estimate of fast
+// round trips, which falls fast towards a smaller sample and rises slowly
+// towards a larger one, so that it follows the fast answers.
 func (p *pacer) sample(d time.Duration) {
+	p.mu.Lock()
+	if p.srtt == 0 {
+		p.srtt, p.rttvar = d, d/2
+	} else {
+		p.rttvar += (abs(p.srtt-d) - p.rttvar) / 4
+		p.srtt += (d - p.srtt) / 8
+	}
+	p.mu.Unlock()
 	s := int64(d)
 	for {
 		old := p.fastRTT.Load()
@@ -139,4 +172,11 @@ func (c *calls) do(ctx context.Context, name string, typ RRType, lookup func() (
 // isContextError reports whether err is a context's end.
 func isContextError(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func abs(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }

@@ -149,8 +149,11 @@ func TestDNSResolverFaults(t *testing.T) {
 		srv.SetFault("example.com", spftest.Fault{Drop: true})
 		res := &spf.DNSResolver{Servers: []string{srv.Addr}, Timeout: 50 * time.Millisecond, Attempts: 3}
 		res.Lookup(context.Background(), "example.com", spf.TypeTXT)
-		if n := srv.Count("example.com", spf.TypeTXT); n != 3 {
-			t.Errorf("%d queries with Attempts 3, want 3", n)
+		// Each attempt sends the query, and again after the
+		// retransmission timeout (half the Timeout before any round
+		// trip is measured) if that comes before its Timeout ends.
+		if n := srv.Count("example.com", spf.TypeTXT); n < 3 || n > 6 {
+			t.Errorf("%d queries with Attempts 3, want 3 attempts of 1 or 2", n)
 		}
 	})
 	t.Run("truncated answer retried over TCP", func(t *testing.T) {

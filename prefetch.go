@@ -391,7 +391,7 @@ func (p *prefetcher) lookup(name string, typ RRType, send bool) (resp *Response,
 		}
 		return nil, false, nil
 	}
-	if !f.over || f.err == errPrefetchDropped {
+	if !f.over {
 		return nil, false, nil
 	}
 	return f.resp, true, f.err
@@ -413,6 +413,9 @@ func (p *prefetcher) startLocked(name string, typ RRType) {
 	if _, ok := p.flights[k]; ok {
 		return
 	}
+	if p.pacer != nil && !p.pacer.acquirePrefetch() {
+		return // the resolver has enough in flight; a later walk may send it
+	}
 	f := &flight{done: make(chan struct{})}
 	p.flights[k] = f
 	go p.fly(f, name, typ)
@@ -424,21 +427,17 @@ func (p *prefetcher) fly(f *flight, name string, typ RRType) {
 	var err error
 	select {
 	case p.sem <- struct{}{}:
-		if p.pacer != nil && !p.pacer.acquirePrefetch() {
-			err = errPrefetchDropped
-		} else {
-			ctx, cancel := context.WithTimeout(p.parent, p.grace)
-			resp, err = p.res.Lookup(ctx, name, typ)
-			cancel()
-			if p.pacer != nil {
-				p.pacer.releasePrefetch()
-			}
-		}
+		ctx, cancel := context.WithTimeout(p.parent, p.grace)
+		resp, err = p.res.Lookup(ctx, name, typ)
+		cancel()
 		<-p.sem
 	case <-p.stopped:
 		err = errPrefetchStopped
 	case <-p.parent.Done():
 		err = p.parent.Err()
+	}
+	if p.pacer != nil {
+		p.pacer.releasePrefetch()
 	}
 	p.mu.Lock()
 	f.resp, f.err, f.over = resp, err, true
@@ -458,12 +457,8 @@ func (p *prefetcher) sent() bool {
 // evaluation never sees it, since it stops prefetching only when done.
 var errPrefetchStopped = errors.New("spf: prefetch stopped")
 
-// errPrefetchDropped is the error of a prefetch not sent because its
-// resolver has too many in flight; evaluation then sends the query.
-var errPrefetchDropped = errors.New("spf: prefetch dropped")
-
 // wait returns the answer of a query begun by start; ok is false when
-// no such query was begun, or it was dropped.
+// no such query was begun.
 func (p *prefetcher) wait(ctx context.Context, name string, typ RRType) (resp *Response, ok bool, err error) {
 	p.mu.Lock()
 	var f *flight
@@ -476,9 +471,6 @@ func (p *prefetcher) wait(ctx context.Context, name string, typ RRType) (resp *R
 	}
 	select {
 	case <-f.done:
-		if f.err == errPrefetchDropped {
-			return nil, false, nil
-		}
 		return f.resp, true, f.err
 	case <-ctx.Done():
 		return nil, true, ctx.Err()
