@@ -409,3 +409,19 @@ func TestDNSResolverRawAnswers(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkDNSResolverQuery measures the CPU and allocations of one
+// Lookup (a TXT query and its answer over UDP) against the spftest server
+// answering at once, the server's own work included in the time (issue
+// 16: the client's cost per query).
+func BenchmarkDNSResolverQuery(b *testing.B) {
+	srv := spftest.NewServerFromText(b, resolverZone)
+	res := srv.Resolver(2 * time.Second)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := res.Lookup(ctx, "example.com", spf.TypeTXT); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
