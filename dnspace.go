@@ -22,11 +22,17 @@ const maxPrefetchDelay = 2 * time.Millisecond
 // gets few speculative queries.
 const maxPrefetchInFlight = 8
 
+// busyInFlight is how many Lookups a DNSResolver has in progress when it
+// is busy: many checks run at once, and they keep the resolver and the
+// network as busy as prefetching would, so none of them prefetches, which
+// would only cost CPU and queries.
+const busyInFlight = 16
+
 // A prefetchPacer is a resolver that measures its round trips and paces
 // prefetching (see DNSResolver).
 type prefetchPacer interface {
 	// prefetchDelay is how long a query waits on DNS before its check
-	// starts prefetching.
+	// starts prefetching; negative for not now.
 	prefetchDelay() time.Duration
 	// acquirePrefetch reports whether a prefetch query may be sent now;
 	// if so, releasePrefetch must be called when it is done.
@@ -41,7 +47,8 @@ var _ prefetchPacer = (*DNSResolver)(nil)
 // samples), and the prefetch queries in flight.
 type pacer struct {
 	fastRTT  atomic.Int64 // nanoseconds; 0 before the first sample
-	inFlight atomic.Int32
+	inFlight atomic.Int32 // prefetch queries
+	active   atomic.Int32 // Lookups in progress, merged ones included
 	retries  atomic.Int64 // UDP queries sent again
 
 	mu           sync.Mutex
@@ -53,15 +60,19 @@ type pacer struct {
 // machine to answer over loopback.
 const minRTO = 20 * time.Millisecond
 
+// initialRTO is the retransmission timeout before any round trip is
+// measured: enough for a recursive resolver to resolve most names.
+const initialRTO = 250 * time.Millisecond
+
 // rto returns how long to wait for an answer before sending a UDP query
 // again (RFC 6298 section 2: SRTT + 4 RTTVAR, at least minRTO); before
-// any measure, half of timeout.
+// any measure, initialRTO (at most half of timeout).
 func (p *pacer) rto(timeout time.Duration) time.Duration {
 	p.mu.Lock()
 	srtt, rttvar := p.srtt, p.rttvar
 	p.mu.Unlock()
 	if srtt == 0 {
-		return max(timeout/2, minRTO)
+		return max(min(timeout/2, initialRTO), minRTO)
 	}
 	return max(srtt+4*rttvar, minRTO)
 }
@@ -97,8 +108,12 @@ func (p *pacer) sample(d time.Duration) {
 }
 
 // delay returns how long a query waits before prefetching begins: four
-// fast round trips, at most maxPrefetchDelay (also before any sample).
+// fast round trips, at most maxPrefetchDelay (also before any sample);
+// negative, for never, when the resolver is busy.
 func (p *pacer) delay() time.Duration {
+	if p.active.Load() >= busyInFlight {
+		return -1
+	}
 	est := time.Duration(p.fastRTT.Load())
 	if est == 0 {
 		return maxPrefetchDelay
@@ -109,6 +124,9 @@ func (p *pacer) delay() time.Duration {
 func (r *DNSResolver) prefetchDelay() time.Duration { return r.pace.delay() }
 
 func (r *DNSResolver) acquirePrefetch() bool {
+	if r.pace.active.Load() >= busyInFlight {
+		return false
+	}
 	if r.pace.inFlight.Add(1) > maxPrefetchInFlight {
 		r.pace.inFlight.Add(-1)
 		return false

@@ -125,6 +125,8 @@ func (r *DNSResolver) servers() ([]string, error) {
 // records of type typ at name. Identical Lookups in flight at the same
 // time share one query.
 func (r *DNSResolver) Lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
+	r.pace.active.Add(1)
+	defer r.pace.active.Add(-1)
 	return r.calls.do(ctx, name, typ, func() (*Response, error) { return r.lookup(ctx, name, typ) })
 }
 

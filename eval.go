@@ -630,7 +630,12 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 	}
 	if !found && e.prefetch {
 		if !e.missed {
-			if d := e.pf.delay(); d > 0 {
+			switch d := e.pf.delay(); {
+			case d < 0:
+				// The resolver is busy: no prefetching for now.
+				resp, err = e.res.Lookup(e.ctx, name, typ)
+				found = true
+			case d > 0:
 				// Prefetching begins only if this query waits longer
 				// than a fast resolver takes (see prefetchPacer).
 				var env macroEnv
@@ -643,7 +648,7 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 				resp, err = e.res.Lookup(e.ctx, name, typ)
 				found = true
 				e.missed = disarm()
-			} else {
+			default:
 				e.missed = true
 				e.prefetchFrames()
 			}

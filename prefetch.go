@@ -155,7 +155,8 @@ func (p *prefetcher) begin(env macroEnv, terms []Term) {
 }
 
 // delay is how long a query should wait on DNS before the check starts
-// prefetching: zero when prefetching starts at once.
+// prefetching: zero when prefetching starts at once, negative when it
+// should not start now.
 func (p *prefetcher) delay() time.Duration {
 	if p.pacer == nil {
 		return 0
