@@ -29,6 +29,10 @@ import (
 // 50,000 checks; 2,000 with -short, 500 under the race detector.
 func TestSoak(t *testing.T) {
 	checks := 50000
+	slack := 250 * time.Millisecond // scheduling on a busy machine
+	if raceEnabled {
+		slack = time.Second
+	}
 	switch {
 	case raceEnabled:
 		checks = 500
@@ -38,7 +42,6 @@ func TestSoak(t *testing.T) {
 	const (
 		workers  = 64
 		timeout  = 300 * time.Millisecond
-		slack    = 250 * time.Millisecond // scheduling on a busy machine
 		heapMax  = 64 << 20
 		seed     = 9
 		rotation = 5 * time.Millisecond
