@@ -149,11 +149,11 @@ type calls struct {
 	m  map[zoneKey]*call
 }
 
-// do returns the answer of lookup for (name, typ), sharing it with the
+// do returns the answer of r.lookup for (name, typ), sharing it with the
 // identical calls in flight. A caller whose context ends stops waiting;
 // if the call that was sending the query ended so, the others send it
 // again themselves.
-func (c *calls) do(ctx context.Context, name string, typ RRType, lookup func() (*Response, error)) (*Response, error) {
+func (c *calls) do(ctx context.Context, r *DNSResolver, name string, typ RRType) (*Response, error) {
 	k := zoneKey{name, typ}
 	for {
 		c.mu.Lock()
@@ -165,7 +165,7 @@ func (c *calls) do(ctx context.Context, name string, typ RRType, lookup func() (
 			cl = &call{done: make(chan struct{})}
 			c.m[k] = cl
 			c.mu.Unlock()
-			cl.resp, cl.err = lookup()
+			cl.resp, cl.err = r.lookup(ctx, name, typ)
 			c.mu.Lock()
 			delete(c.m, k)
 			c.mu.Unlock()

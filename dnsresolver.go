@@ -127,7 +127,7 @@ func (r *DNSResolver) servers() ([]string, error) {
 func (r *DNSResolver) Lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
 	r.pace.active.Add(1)
 	defer r.pace.active.Add(-1)
-	return r.calls.do(ctx, name, typ, func() (*Response, error) { return r.lookup(ctx, name, typ) })
+	return r.calls.do(ctx, r, name, typ)
 }
 
 // lookup is Lookup without the merging of identical queries.
