@@ -32,22 +32,26 @@ func TestCacheFailureOverDNS(t *testing.T) {
 	start := time.Now()
 	const checks = 20
 	var failed time.Time // when the first failure was kept
+	var first int        // the queries of the first lookup (with resends)
 	for i := range checks {
 		check("a@dead.example", spf.TempError)
 		if i == 0 {
 			failed = time.Now()
+			first = srv.Count("dead.example", spf.TypeTXT)
 		}
 		check("a@live.example", spf.Pass)
 	}
 	if elapsed := time.Since(start); elapsed >= spf.MinFailureTTL {
 		t.Fatalf("%d checks took %v, longer than the failure TTL: the test proves nothing", checks, elapsed)
 	}
-	if n := srv.Count("dead.example", spf.TypeTXT); n != 1 {
-		t.Errorf("%d queries for the dead name from %d checks, want 1", n, checks)
+	// A lookup may send its query more than once (DNSResolver resends a
+	// lost UDP query); what counts is that no later check looks it up.
+	if n := srv.Count("dead.example", spf.TypeTXT); first == 0 || n != first {
+		t.Errorf("%d queries for the dead name from %d checks, want those of the first lookup (%d)", n, checks, first)
 	}
 	time.Sleep(time.Until(failed.Add(spf.MinFailureTTL + 50*time.Millisecond)))
 	check("a@dead.example", spf.TempError)
-	if n := srv.Count("dead.example", spf.TypeTXT); n != 2 {
-		t.Errorf("%d queries for the dead name after the failure TTL, want 2", n)
+	if n := srv.Count("dead.example", spf.TypeTXT); n <= first {
+		t.Errorf("%d queries for the dead name after the failure TTL, want more than %d", n, first)
 	}
 }

@@ -96,6 +96,8 @@ type DNSResolver struct {
 	once    sync.Once
 	conf    []string
 	confErr error
+	pace    pacer // round trips measured, prefetch queries in flight
+	calls   calls // identical Lookups in flight, merged
 }
 
 var _ Resolver = (*DNSResolver)(nil)
@@ -126,8 +128,16 @@ func (r *DNSResolver) servers() ([]string, error) {
 }
 
 // Lookup implements [Resolver]: it asks the servers in turn for the
-// records of type typ at name.
+// records of type typ at name. Identical Lookups in flight at the same
+// time share one query.
 func (r *DNSResolver) Lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
+	r.pace.active.Add(1)
+	defer r.pace.active.Add(-1)
+	return r.calls.do(ctx, r, name, typ)
+}
+
+// lookup is Lookup without the merging of identical queries.
+func (r *DNSResolver) lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
 	qname, ok := questionName(name)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q cannot be a DNS name", ErrNotFound, name)
@@ -150,7 +160,7 @@ func (r *DNSResolver) Lookup(ctx context.Context, name string, typ RRType) (*Res
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			in, err := exchange(ctx, server, qname, typ, timeout)
+			in, err := exchange(ctx, server, qname, typ, timeout, &r.pace)
 			if err != nil {
 				if cerr := ctx.Err(); cerr != nil {
 					return nil, cerr
@@ -193,8 +203,9 @@ func (e *rcodeError) Temporary() bool { return true }
 var errTruncated = errors.New("spf: truncated DNS answer")
 
 // exchange sends one query to server and returns its answer: over UDP,
-// then over TCP if the UDP answer is truncated.
-func exchange(ctx context.Context, server, qname string, typ RRType, timeout time.Duration) (*dns.Msg, error) {
+// then over TCP if the UDP answer is truncated. pace measures the UDP
+// round trips and paces retransmissions.
+func exchange(ctx context.Context, server, qname string, typ RRType, timeout time.Duration, pace *pacer) (*dns.Msg, error) {
 	q := new(dns.Msg)
 	q.Id = uint16(rand.Uint32())
 	q.RecursionDesired = true
@@ -205,13 +216,13 @@ func exchange(ctx context.Context, server, qname string, typ RRType, timeout tim
 	if err != nil {
 		return nil, fmt.Errorf("spf: DNS query for %q: %w", qname, err)
 	}
-	in, err := exchangeOver(ctx, "udp", server, q, wire, timeout)
+	in, err := exchangeOver(ctx, "udp", server, q, wire, timeout, pace)
 	if errors.Is(err, errTruncated) || (err == nil && in.Truncated) {
 		q.Id = uint16(rand.Uint32())
 		if wire, err = q.Pack(); err != nil {
 			return nil, err
 		}
-		in, err = exchangeOver(ctx, "tcp", server, q, wire, timeout)
+		in, err = exchangeOver(ctx, "tcp", server, q, wire, timeout, nil)
 	}
 	return in, err
 }
@@ -220,8 +231,10 @@ func exchange(ctx context.Context, server, qname string, typ RRType, timeout tim
 var longAgo = time.Unix(1, 0)
 
 // exchangeOver sends the query q, packed as wire, to server over network
-// ("udp" or "tcp") and reads the answer.
-func exchangeOver(ctx context.Context, network, server string, q *dns.Msg, wire []byte, timeout time.Duration) (*dns.Msg, error) {
+// ("udp" or "tcp") and reads the answer. Over UDP, with pace, a query
+// left unanswered is sent again (same ID, same socket) after pace's
+// retransmission timeout, doubled each time, until the deadline.
+func exchangeOver(ctx context.Context, network, server string, q *dns.Msg, wire []byte, timeout time.Duration, pace *pacer) (*dns.Msg, error) {
 	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -244,7 +257,9 @@ func exchangeOver(ctx context.Context, network, server string, q *dns.Msg, wire 
 		return nil, ctx.Err()
 	}
 	var in *dns.Msg
-	if network == "udp" {
+	if network == "udp" && pace != nil {
+		in, err = readUDPPaced(ctx, conn, q, wire, deadline, pace)
+	} else if network == "udp" {
 		in, err = readUDP(conn, q, wire)
 	} else {
 		in, err = readTCP(conn, q, wire)
@@ -298,6 +313,35 @@ func readUDP(conn net.Conn, q *dns.Msg, wire []byte) (*dns.Msg, error) {
 		if answers(in, q) {
 			return in, nil
 		}
+	}
+}
+
+// readUDPPaced is readUDP that sends the query again each time pace's
+// retransmission timeout passes without an answer (doubling it), until
+// deadline. It measures the round trip from the first sending, which
+// overstates it when a copy was answered: a slow server then sees fewer
+// copies.
+func readUDPPaced(ctx context.Context, conn net.Conn, q *dns.Msg, wire []byte, deadline time.Time, pace *pacer) (*dns.Msg, error) {
+	rto := pace.rto(time.Until(deadline))
+	first := time.Now()
+	for {
+		next := time.Now().Add(rto)
+		if next.After(deadline) {
+			next = deadline
+		}
+		if err := conn.SetReadDeadline(next); err != nil {
+			return nil, err
+		}
+		in, err := readUDP(conn, q, wire)
+		var nerr net.Error
+		if err == nil {
+			pace.sample(time.Since(first))
+		}
+		if err == nil || !errors.As(err, &nerr) || !nerr.Timeout() || !next.Before(deadline) || ctx.Err() != nil {
+			return in, err
+		}
+		pace.retries.Add(1)
+		rto *= 2
 	}
 }
 

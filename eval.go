@@ -53,9 +53,8 @@ type evaluation struct {
 // A frame is a record under evaluation, whose terms prefetching may look
 // ahead at once a query has to wait.
 type frame struct {
-	domain     string
-	terms      []Term
-	prefetched bool
+	domain string
+	terms  []Term
 }
 
 // A hostResult is what check_host() returned for one domain.
@@ -810,10 +809,32 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 	}
 	if !found && e.prefetch {
 		if !e.missed {
-			e.missed = true
-			e.prefetchFrames()
+			switch d := e.pf.delay(); {
+			case d < 0:
+				// The resolver is busy: no prefetching for now.
+				resp, err = e.res.Lookup(e.waitCtx(), name, typ)
+				found = true
+			case d > 0:
+				// Prefetching begins only if this query waits longer
+				// than a fast resolver takes (see prefetchPacer).
+				var env macroEnv
+				var terms []Term
+				if len(e.frames) > 0 {
+					env, terms = e.env, e.frames[0].terms
+					env.domain = e.frames[0].domain
+				}
+				disarm := e.pf.beginAfter(d, env, terms)
+				resp, err = e.res.Lookup(e.waitCtx(), name, typ)
+				found = true
+				e.missed = disarm()
+			default:
+				e.missed = true
+				e.prefetchFrames()
+			}
 		}
-		resp, found, err = e.pf.wait(e.waitCtx(), name, typ)
+		if !found {
+			resp, found, err = e.pf.wait(e.waitCtx(), name, typ)
+		}
 	}
 	if !found {
 		resp, err = e.res.Lookup(e.waitCtx(), name, typ)
@@ -849,19 +870,15 @@ func (e *evaluation) waitCtx() context.Context {
 	return e.ctx
 }
 
-// prefetchFrames starts the queries of the records under evaluation that
-// prefetching has not looked ahead at yet.
+// prefetchFrames starts prefetching from the first record under
+// evaluation (see prefetcher); later calls do nothing.
 func (e *evaluation) prefetchFrames() {
-	for i := range e.frames {
-		f := &e.frames[i]
-		if f.prefetched {
-			continue
-		}
-		f.prefetched = true
-		env := e.env
-		env.domain = f.domain
-		e.pf.record(env, f.terms)
+	if len(e.frames) == 0 {
+		return
 	}
+	env := e.env
+	env.domain = e.frames[0].domain
+	e.pf.begin(env, e.frames[0].terms)
 }
 
 // mustWait reports whether prefetching is on and the answer to a query is

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -40,37 +38,77 @@ type inMemory interface{ inMemory() }
 // exactly as a sequential evaluation does: a prefetched answer that
 // evaluation never asks for changes nothing.
 //
-// Prefetching is bounded: it looks ahead at no more DNS-querying terms
-// than Checker.MaxLookups in all, and for each prefetched mx or ptr term
-// at no more than MaxMXNames or MaxPTRNames names.
+// Prefetching stays inside the limits of RFC 7208 section 4.6.4 (and the
+// amplification concerns of section 11.1). It walks the records it knows
+// in evaluation order, as a sequential evaluation that matches nothing
+// would, numbering the DNS-querying terms as evaluation counts them:
+//
+//   - the queries of a, mx, ptr and exists terms (and the address
+//     queries of MX hosts and PTR names) are sent only for a term whose
+//     number is known exactly (every include before it has been
+//     resolved) and at most MaxLookups, and only while the void lookups
+//     known before it, plus the answers still awaited before it that
+//     could be void, stay within MaxVoidLookups; so these are queries a
+//     sequential evaluation of the same records sends unless an earlier
+//     term matches;
+//   - the TXT query of an include or redirect target, which finds the
+//     next record, is sent once the least number its term can have is at
+//     most MaxLookups, so that records are found in parallel: when the
+//     records before it turn out to hold more terms than that, at most
+//     MaxLookups-1 such record queries were sent beyond what a sequential
+//     evaluation would send;
+//   - nothing is prefetched past a term that ends evaluation whatever the
+//     client (all, a temporary error, an include of a name with no
+//     record, too many MX names, the void or lookup limit).
 //
 // A check that finds every answer in its resolver's memory (see
 // [CachedResolver]) starts no goroutine and allocates nothing here.
 type prefetcher struct {
-	parent   context.Context // the caller's context, not the check's
-	grace    time.Duration   // how long a query may outlive the check
-	res      Resolver
-	peek     CachedResolver // res, if it is one
-	addrType RRType         // what a and mx look up for the client
-	ip       netip.Addr
-	maxMX    int
-	maxPTR   int
-	budget   atomic.Int32 // DNS-querying terms that may still be prefetched
+	parent               context.Context // the caller's context, not the check's
+	grace                time.Duration   // how long a query may outlive the check
+	res                  Resolver
+	peek                 CachedResolver // res, if it is one
+	pacer                prefetchPacer  // res, or the resolver behind a Cache, if it is one
+	armed                sync.WaitGroup // a timer of beginAfter that may be running
+	addrType             RRType         // what a and mx look up for the client
+	ip                   netip.Addr
+	maxLookups, maxVoids int
+	maxMX, maxPTR        int
 
 	mu      sync.Mutex
 	sem     chan struct{} // made with the first query in flight
 	stopped chan struct{} // closed by stop
 	closed  bool
+	root    *pnode
+	rootEnv macroEnv          // expands the macros of every record
+	nodes   map[string]*pnode // the records found, by domain
 	flights map[zoneKey]*flight
-	seen    [12]string // domains whose terms have been prefetched, in
-	more    []string   // seen and then more (with limits over the RFC's)
 }
+
+// A pnode is a record that prefetching has found, with the names its
+// DNS-querying terms look up ("" for a name DNS cannot hold; noTarget and
+// matchesNothing for the terms those constants describe).
+type pnode struct {
+	terms   []Term
+	targets []string
+	steps   []int // the DNS-querying terms in evaluation order; -1 is all
+}
+
+// noTarget is the target of a term whose name prefetching does not
+// know: it uses %{p}, which needs queries of its own.
+const noTarget = "\x00"
+
+// matchesNothing is the target of a term that uses the non-ASCII local
+// part of the sender: it matches nothing and sends no query (RFC 8616
+// section 4), and a redirect of that kind is not followed.
+const matchesNothing = "\x01"
 
 // A flight is one query in progress or done.
 type flight struct {
 	done chan struct{}
 	resp *Response
 	err  error
+	over bool // done is closed; resp and err are set (read under mu)
 }
 
 func (p *prefetcher) init(ctx context.Context, grace time.Duration, e *evaluation) {
@@ -81,10 +119,14 @@ func (p *prefetcher) init(ctx context.Context, grace time.Duration, e *evaluatio
 	}
 	p.res = e.res
 	p.peek, _ = e.res.(CachedResolver)
+	p.pacer, _ = e.res.(prefetchPacer)
+	if c, ok := e.res.(*Cache); ok {
+		p.pacer, _ = c.Resolver.(prefetchPacer)
+	}
 	p.ip = e.env.ip
 	p.addrType = addrType(e.env.ip)
+	p.maxLookups, p.maxVoids = e.maxLookups, e.maxVoids
 	p.maxMX, p.maxPTR = e.maxMX, e.maxPTR
-	p.budget.Store(int32(e.maxLookups))
 }
 
 // stop ends prefetching when the check has its result: queries not yet
@@ -103,17 +145,276 @@ func (p *prefetcher) stop() {
 	p.closed = true
 }
 
-// start begins the query (name, typ) in the background unless it is
-// cached, begun already, or prefetching has stopped. then, if not nil, is
-// called in the background with a non-empty answer.
-func (p *prefetcher) start(name string, typ RRType, then func(*Response)) {
-	if p.cached(name, typ) {
+// begin starts prefetching for the check's first record, with env
+// expanding its macros (env.domain is the record's domain). Later calls
+// do nothing.
+func (p *prefetcher) begin(env macroEnv, terms []Term) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.root != nil || p.closed {
 		return
 	}
-	k := zoneKey{name, typ}
-	p.mu.Lock()
+	p.rootEnv = env
+	p.root = p.newNode(env, terms)
+	p.walk()
+}
+
+// delay is how long a query should wait on DNS before the check starts
+// prefetching: zero when prefetching starts at once, negative when it
+// should not start now.
+func (p *prefetcher) delay() time.Duration {
+	if p.pacer == nil {
+		return 0
+	}
+	return p.pacer.prefetchDelay()
+}
+
+// beginAfter arms prefetching to begin, from the record terms of domain
+// env.domain (none if terms is nil), once d has passed. The function it
+// returns disarms it and reports whether it had begun; it must be called
+// before the check ends.
+func (p *prefetcher) beginAfter(d time.Duration, env macroEnv, terms []Term) (disarm func() bool) {
+	p.armed.Add(1)
+	t := time.AfterFunc(d, func() {
+		defer p.armed.Done()
+		if terms != nil {
+			p.begin(env, terms)
+		}
+	})
+	return func() bool {
+		if t.Stop() {
+			p.armed.Done()
+			return false
+		}
+		p.armed.Wait()
+		return true
+	}
+}
+
+// newNode returns the record of domain env.domain with the targets of its
+// terms expanded.
+func (p *prefetcher) newNode(env macroEnv, terms []Term) *pnode {
+	n := &pnode{terms: terms, targets: make([]string, len(terms))}
+	var buf []byte
+	for i := range terms {
+		t := &terms[i]
+		if !t.Kind.QueriesDNS() {
+			continue
+		}
+		target := env.domain
+		if t.Domain != "" {
+			switch {
+			case env.matchesNothing(t.Domain):
+				target = matchesNothing
+			case hasMacro(t.Domain, 'p'):
+				target = noTarget
+			case strings.IndexByte(t.Domain, '%') < 0:
+				target = t.Domain
+			default:
+				buf = env.expand(buf[:0], t.Domain)
+				target = string(buf)
+			}
+			if target != noTarget && target != matchesNothing {
+				target = foldName(truncateDomain(target))
+				if !validQueryName(target) || (t.Kind == KindInclude || t.Kind == KindRedirect) && !multiLabel(target) {
+					target = ""
+				}
+			}
+		}
+		n.targets[i] = target
+	}
+	// Section 4.6.2 and 6.1: mechanisms in order, then redirect unless
+	// all ends the record.
+	redirect := -1
+	for i := range terms {
+		switch k := terms[i].Kind; {
+		case k == KindAll:
+			n.steps = append(n.steps, -1)
+			return n
+		case k == KindRedirect:
+			if redirect < 0 {
+				redirect = i
+			}
+		case k.IsMechanism() && k.QueriesDNS():
+			n.steps = append(n.steps, i)
+		}
+	}
+	if redirect >= 0 {
+		n.steps = append(n.steps, redirect)
+	}
+	return n
+}
+
+// A walkState is where a walk of the records in evaluation order is.
+type walkState struct {
+	pos     int  // DNS-querying terms so far (at least, unless exact)
+	exact   bool // every record before has been found: pos is exact
+	voids   int  // void lookups known so far
+	pending int  // lookups before that could still be void
+	stop    bool // a sequential evaluation ends here whatever the client
+}
+
+// walk goes through the records from the root in the order a sequential
+// evaluation that matches nothing would, and starts the queries that are
+// within its limits (see prefetcher). It runs with p.mu held, at the start
+// and after each answer.
+func (p *prefetcher) walk() {
+	if p.closed || p.root == nil {
+		return
+	}
+	st := walkState{exact: true}
+	p.walkNode(p.root, &st)
+}
+
+func (p *prefetcher) walkNode(n *pnode, st *walkState) {
+	for _, i := range n.steps {
+		if i < 0 {
+			return // all: this record's result; an include's parent goes on
+		}
+		if p.walkTerm(n, i, st); st.stop {
+			return
+		}
+	}
+}
+
+// walkTerm walks the DNS-querying term n.terms[i].
+func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) {
+	t := &n.terms[i]
+	st.pos++
+	if st.pos > p.maxLookups {
+		st.stop = true
+		return
+	}
+	target := n.targets[i]
+	if target == matchesNothing {
+		if t.Kind == KindRedirect {
+			st.stop = true // the record ends with neutral
+		}
+		return
+	}
+	if target == noTarget {
+		// Unknown ahead: it may be void, and an include's record is
+		// not found.
+		st.pending++
+		if t.Kind == KindInclude || t.Kind == KindRedirect {
+			st.exact = false
+		}
+		return
+	}
+	if t.Kind == KindInclude || t.Kind == KindRedirect {
+		if target == "" {
+			st.stop = true // a permerror
+			return
+		}
+		resp, ok, err := p.lookup(target, TypeTXT, st.voids <= p.maxVoids)
+		if !ok {
+			st.exact = false
+			return
+		}
+		if err != nil {
+			st.stop = true
+			return
+		}
+		rec := resp.spfRecord()
+		if rec.found != 1 || rec.err != nil {
+			st.stop = true // none (a permerror here) or a permerror
+			return
+		}
+		child := p.nodes[target]
+		if child == nil {
+			if p.nodes == nil {
+				p.nodes = make(map[string]*pnode)
+			}
+			env := p.rootEnv
+			env.domain = target
+			child = p.newNode(env, rec.terms)
+			p.nodes[target] = child
+		}
+		p.walkNode(child, st)
+		return
+	}
+	if target == "" {
+		return // not a name: no query, no match, no void lookup (see match)
+	}
+	// Section 4.6.4: this term's lookup may be void. It is sent only if
+	// a sequential evaluation surely reaches it.
+	safe := st.exact && st.voids+st.pending <= p.maxVoids
+	var name string
+	var typ RRType
+	switch t.Kind {
+	case KindA:
+		name, typ = target, p.addrType
+	case KindExists:
+		name, typ = target, TypeA
+	case KindMX:
+		name, typ = target, TypeMX
+	case KindPTR:
+		name, typ = ReverseName(p.ip), TypePTR
+	}
+	resp, ok, err := p.lookup(name, typ, safe)
+	switch {
+	case !ok:
+		st.pending++
+	case errors.Is(err, ErrNotFound) || (err == nil && resp.Len() == 0):
+		p.countVoid(st)
+	case err != nil:
+		// A temporary failure ends evaluation, except for ptr (section
+		// 5.5), where it is no match.
+		st.stop = t.Kind != KindPTR
+	case t.Kind == KindMX:
+		if len(resp.Names) > p.maxMX {
+			st.stop = true // a permerror
+			return
+		}
+		if safe {
+			p.hostsLocked(resp.Names, "")
+		}
+	case t.Kind == KindPTR:
+		if safe {
+			names := resp.Names
+			if len(names) > p.maxPTR {
+				names = names[:p.maxPTR]
+			}
+			p.hostsLocked(names, target)
+		}
+	}
+}
+
+// countVoid counts a void lookup in the walk and stops it past the limit.
+func (p *prefetcher) countVoid(st *walkState) {
+	st.voids++
+	if st.voids > p.maxVoids {
+		st.stop = true
+	}
+}
+
+// lookup returns the answer to a query if it is at hand (cached, or a
+// query begun is done); ok is false when it is not. With send, a query not
+// begun yet is started.
+func (p *prefetcher) lookup(name string, typ RRType, send bool) (resp *Response, ok bool, err error) {
+	if p.peek != nil {
+		if resp, found, err := p.peek.LookupCached(name, typ); found {
+			return resp, true, err
+		}
+	}
+	f := p.flights[zoneKey{name, typ}]
+	if f == nil {
+		if send {
+			p.startLocked(name, typ)
+		}
+		return nil, false, nil
+	}
+	if !f.over {
+		return nil, false, nil
+	}
+	return f.resp, true, f.err
+}
+
+// startLocked begins the query (name, typ), known not to be cached, in
+// the background unless begun already or prefetching has stopped. It
+// runs with p.mu held.
+func (p *prefetcher) startLocked(name string, typ RRType) {
 	if p.closed {
-		p.mu.Unlock()
 		return
 	}
 	if p.flights == nil {
@@ -121,32 +422,41 @@ func (p *prefetcher) start(name string, typ RRType, then func(*Response)) {
 		p.sem = make(chan struct{}, prefetchInFlight)
 		p.stopped = make(chan struct{})
 	}
+	k := zoneKey{name, typ}
 	if _, ok := p.flights[k]; ok {
-		p.mu.Unlock()
 		return
+	}
+	if p.pacer != nil && !p.pacer.acquirePrefetch() {
+		return // the resolver has enough in flight; a later walk may send it
 	}
 	f := &flight{done: make(chan struct{})}
 	p.flights[k] = f
-	p.mu.Unlock()
-	go func() {
-		defer close(f.done)
-		select {
-		case p.sem <- struct{}{}:
-		case <-p.stopped:
-			f.err = errPrefetchStopped
-			return
-		case <-p.parent.Done():
-			f.err = p.parent.Err()
-			return
-		}
+	go p.fly(f, name, typ)
+}
+
+// fly sends one query and, with its answer, walks the records again.
+func (p *prefetcher) fly(f *flight, name string, typ RRType) {
+	var resp *Response
+	var err error
+	select {
+	case p.sem <- struct{}{}:
 		ctx, cancel := context.WithTimeout(p.parent, p.grace)
-		f.resp, f.err = p.res.Lookup(ctx, name, typ)
+		resp, err = p.res.Lookup(ctx, name, typ)
 		cancel()
 		<-p.sem
-		if then != nil && f.err == nil && f.resp.Len() > 0 {
-			then(f.resp)
-		}
-	}()
+	case <-p.stopped:
+		err = errPrefetchStopped
+	case <-p.parent.Done():
+		err = p.parent.Err()
+	}
+	if p.pacer != nil {
+		p.pacer.releasePrefetch()
+	}
+	p.mu.Lock()
+	f.resp, f.err, f.over = resp, err, true
+	close(f.done)
+	p.walk()
+	p.mu.Unlock()
 }
 
 // sent reports whether a query was ever sent in the background.
@@ -180,73 +490,6 @@ func (p *prefetcher) wait(ctx context.Context, name string, typ RRType) (resp *R
 	}
 }
 
-// record begins the queries of the DNS-querying terms of domain's record,
-// with env expanding their macros (env.domain is domain).
-func (p *prefetcher) record(env macroEnv, terms []Term) {
-	if !p.firstVisit(env.domain) {
-		return
-	}
-	var buf []byte
-	for i := range terms {
-		t := &terms[i]
-		if !t.Kind.QueriesDNS() {
-			continue
-		}
-		if p.budget.Add(-1) < 0 {
-			return
-		}
-		target := env.domain
-		if t.Domain != "" {
-			if hasMacro(t.Domain, 'p') {
-				continue // %{p} needs queries of its own; evaluation does them
-			}
-			if env.matchesNothing(t.Domain) {
-				continue // matches nothing (RFC 8616 section 4)
-			}
-			if strings.IndexByte(t.Domain, '%') < 0 {
-				target = t.Domain
-			} else {
-				buf = env.expand(buf[:0], t.Domain)
-				target = string(buf)
-			}
-			target = foldName(truncateDomain(target))
-			if !validQueryName(target) {
-				continue
-			}
-		}
-		switch t.Kind {
-		case KindInclude, KindRedirect:
-			if !p.cached(target, TypeTXT) {
-				sub := env
-				sub.domain = target
-				p.start(target, TypeTXT, func(r *Response) { p.txt(sub, r) })
-			}
-		case KindA:
-			p.start(target, p.addrType, nil)
-		case KindExists:
-			p.start(target, TypeA, nil)
-		case KindMX:
-			if !p.cached(target, TypeMX) {
-				p.start(target, TypeMX, func(r *Response) {
-					if len(r.Names) <= p.maxMX {
-						p.hosts(r.Names, "")
-					}
-				})
-			}
-		case KindPTR:
-			if rev := ReverseName(p.ip); !p.cached(rev, TypePTR) {
-				p.start(rev, TypePTR, func(r *Response) {
-					names := r.Names
-					if len(names) > p.maxPTR {
-						names = names[:p.maxPTR]
-					}
-					p.hosts(names, target)
-				})
-			}
-		}
-	}
-}
-
 // cached reports whether the resolver has the answer to a query at hand.
 func (p *prefetcher) cached(name string, typ RRType) bool {
 	if p.peek == nil {
@@ -256,48 +499,23 @@ func (p *prefetcher) cached(name string, typ RRType) bool {
 	return found
 }
 
-// firstVisit records that domain's terms are being prefetched and reports
-// whether they were not before.
-func (p *prefetcher) firstVisit(domain string) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, d := range p.seen {
-		if d == domain {
-			return false
-		}
-		if d == "" {
-			break
-		}
-	}
-	if slices.Contains(p.more, domain) {
-		return false
-	}
-	for i, d := range p.seen {
-		if d == "" {
-			p.seen[i] = domain
-			return true
-		}
-	}
-	p.more = append(p.more, domain)
-	return true
-}
-
 // hosts begins the address queries of MX hosts or PTR names; with under
 // set, only of names that are under (or equal to) it.
 func (p *prefetcher) hosts(names []string, under string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hostsLocked(names, under)
+}
+
+// hostsLocked is hosts with p.mu held.
+func (p *prefetcher) hostsLocked(names []string, under string) {
 	for _, n := range names {
 		if n == "" || n == "." || (under != "" && !isSubdomain(n, under)) {
 			continue
 		}
-		p.start(n, p.addrType, nil)
-	}
-}
-
-// txt prefetches the terms of the SPF record in a TXT answer, if it holds
-// exactly one that parses.
-func (p *prefetcher) txt(env macroEnv, r *Response) {
-	if rec := r.spfRecord(); rec.found == 1 && rec.err == nil {
-		p.record(env, rec.terms)
+		if !p.cached(n, p.addrType) {
+			p.startLocked(n, p.addrType)
+		}
 	}
 }
 

@@ -1,0 +1,61 @@
+package spf_test
+
+import (
+	"context"
+	"net/netip"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
+)
+
+// BenchmarkThroughput runs checks from 64 goroutines through one
+// DNSResolver (no Cache) against the spftest server answering at once,
+// over the latency zones, with prefetching on and off: the load of a busy
+// receiver on its local resolver (issue 16). It reports checks per second,
+// queries per check and the checks that did not get their answer
+// (temperror: a datagram lost, waited out).
+func BenchmarkThroughput(b *testing.B) {
+	ctx := context.Background()
+	for _, sc := range latencyScenarios {
+		z := loadLatencyZone(b, sc.zone)
+		srv := spftest.NewServer(b, z)
+		ip := netip.MustParseAddr(sc.clients[2]) // no match: every query
+		name := strings.TrimSuffix(sc.zone, ".zone")
+		for _, noPrefetch := range []bool{false, true} {
+			mode := "prefetch"
+			if noPrefetch {
+				mode = "sequential"
+			}
+			b.Run(name+"/"+mode, func(b *testing.B) {
+				res := &spf.DNSResolver{Servers: []string{srv.Addr}, Timeout: 2 * time.Second, Attempts: 2}
+				c := &spf.Checker{Resolver: res, NoPrefetch: noPrefetch}
+				want, _ := c.Check(ctx, ip, "client.example", sc.sender)
+				var temp atomic.Int64
+				before := srv.Total()
+				b.SetParallelism(max(1, 64/runtimeProcs())) // 64 goroutines
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						out, _ := c.Check(ctx, ip, "client.example", sc.sender)
+						if out.Result == spf.TempError {
+							temp.Add(1)
+						} else if out.Result != want.Result {
+							b.Errorf("result %v, want %v", out.Result, want.Result)
+						}
+					}
+				})
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
+				b.ReportMetric(float64(srv.Total()-before)/float64(b.N), "queries/check")
+				b.ReportMetric(float64(temp.Load()), "temperrors")
+			})
+		}
+	}
+}
+
+// runtimeProcs is GOMAXPROCS, which b.SetParallelism multiplies.
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
