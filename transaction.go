@@ -27,13 +27,15 @@ package spf
 //     envelope-from=postmaster@<HELO>.
 //   - The Received-SPF field of helo only where the HELO check decided
 //     something the MAIL FROM check does not say: where mailFrom is nil
-//     (the HELO check is the only one, RFC 7208 section 2.3), or where
-//     the HELO result is fail or softfail, which a receiver may act on
-//     whatever the MAIL FROM result (a Policy with HELO set to
-//     RejectNever, or ReportOnly, accepts such a message). A HELO pass,
-//     neutral, none or error is recorded in Authentication-Results only,
-//     a skipped HELO check not at all beside a MAIL FROM check, and
-//     never a second field for a null sender.
+//     (a definitive HELO result lets a receiver skip the MAIL FROM check,
+//     RFC 7208 sections 2.3 and 2.4), or where the HELO result is fail or
+//     softfail, which a receiver may act on whatever the MAIL FROM result
+//     (a Policy with HELO set to RejectNever, or ReportOnly, accepts such
+//     a message). A HELO pass, neutral, none or error beside a MAIL FROM
+//     check is recorded in Authentication-Results only, so that a reader
+//     of Received-SPF (a DMARC verifier wants identity=mailfrom) finds
+//     the MAIL FROM result; a skipped HELO check is not recorded beside a
+//     MAIL FROM check, and a null sender's HELO check never twice.
 //
 // authservID is as for AuthenticationResults: usually the receiver's host
 // name; if empty, the Receiver of the outcomes. TraceHeaders returns nil

@@ -256,3 +256,49 @@ func TestVerdictMessage(t *testing.T) {
 		t.Error("no multi-line reply tested")
 	}
 }
+
+// FuzzTraceHeaders: whatever the HELO name, the sender and the results,
+// the fields read back with the strict readers, Authentication-Results
+// comes first with one resinfo per identity, and a null sender's HELO
+// name is recorded once.
+func FuzzTraceHeaders(f *testing.F) {
+	f.Add("mail.example.com", "alice@example.com", uint8(Pass), uint8(Fail), true)
+	f.Add("mail.example.com", "", uint8(Fail), uint8(Fail), true)
+	f.Add("x;dkim=pass\r\nX-Evil: 1", "", uint8(None), uint8(None), true)
+	f.Add("[192.0.2.1]", "a b\"@c", uint8(SoftFail), uint8(PermError), false)
+	f.Fuzz(func(t *testing.T, heloName, sender string, hr, mr uint8, checkHELO bool) {
+		ip := netip.MustParseAddr("192.0.2.1")
+		hd, _ := normalizeDomain(heloName)
+		null := sender == ""
+		mailFrom := &Outcome{Result: Result(mr % 7), ClientIP: ip, HELO: heloName, Sender: sender,
+			NullSender: null, Domain: hd, Receiver: "mx.example.org"}
+		if null {
+			mailFrom.Identity = IdentityHELO
+		} else {
+			mailFrom.Domain, _ = normalizeDomain(sender[strings.LastIndexByte(sender, '@')+1:])
+		}
+		var helo *Outcome
+		if checkHELO {
+			helo = &Outcome{Result: Result(hr % 7), Identity: IdentityHELO, ClientIP: ip, HELO: heloName,
+				Domain: hd, Receiver: "mx.example.org"}
+		}
+		got := readTxnFields(t, TraceHeaders("mx.example.org", helo, mailFrom))
+		if len(got) < 2 || got[0].Name != "Authentication-Results" || got[1].Name != "Received-SPF" {
+			t.Fatalf("fields %+v", got)
+		}
+		wantResinfos := 2
+		if null || !checkHELO {
+			wantResinfos = 1
+		}
+		if len(got[0].Results) != wantResinfos {
+			t.Errorf("%d resinfos, want %d: %+v", len(got[0].Results), wantResinfos, got[0].Results)
+		}
+		wantFields := 2
+		if checkHELO && !null && (helo.Result == Fail || helo.Result == SoftFail) {
+			wantFields = 3
+		}
+		if len(got) != wantFields {
+			t.Errorf("%d fields, want %d: %+v", len(got), wantFields, got)
+		}
+	})
+}
