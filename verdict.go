@@ -153,6 +153,34 @@ func (v Verdict) Reply() string {
 	return b.String()
 }
 
+// Message returns the text of the reply as one string for an SMTP
+// library that writes the enhanced status code (RFC 3463) on the last line
+// of a multi-line reply only, as github.com/emersion/go-smtp does with an
+// *smtp.SMTPError: the lines joined with "\n", every line but the last
+// starting with the enhanced status code and a space. The library then
+// writes the code on every line, as RFC 2034 requires:
+//
+//	&smtp.SMTPError{Code: v.Code, EnhancedCode: smtp.EnhancedCode(v.EnhancedCode), Message: v.Message()}
+//
+// gives "550-5.7.23 SPF MAIL FROM check failed:" up to "550 5.7.23 ...".
+// "" for Accept, as [Verdict.Reply].
+func (v Verdict) Message() string {
+	r := v.Reply()
+	if r == "" {
+		return ""
+	}
+	// Reply less what go-smtp writes: "550-" before every line, and
+	// "550 5.7.23 " before the last.
+	lines := strings.Split(strings.TrimSuffix(r, "\r\n"), "\r\n")
+	code := len(strconv.Itoa(v.Code)) + 1
+	for i, line := range lines {
+		lines[i] = line[code:]
+	}
+	last := len(lines) - 1
+	lines[last] = strings.TrimPrefix(lines[last], v.Status()+" ")
+	return strings.Join(lines, "\n")
+}
+
 // Status returns the enhanced status code as text, such as "5.7.23".
 func (v Verdict) Status() string {
 	c := v.EnhancedCode

@@ -7,10 +7,11 @@
 // 5.7.23 and the domain's explanation (or 451 4.7.24 for a DNS failure):
 // the client, not this server, then tells the sender. Never accept a
 // message and bounce it later because of SPF: the bounce would go to the
-// forged sender (backscatter). Messages that are accepted get a
-// Received-SPF field for each identity checked (RFC 7208 section 9.1) and
-// an Authentication-Results field (RFC 8601), and are written to standard
-// output.
+// forged sender (backscatter). Messages that are accepted get the trace
+// fields of spf.TraceHeaders: an Authentication-Results field (RFC 8601)
+// for both identities and a Received-SPF field (RFC 7208 section 9.1),
+// each identity once, also for a null sender; they are written to
+// standard output.
 //
 // Usage:
 //
@@ -137,28 +138,17 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if v.Action != spf.Accept {
 		s.cfg.logf("%s: %s MAIL FROM:<%s> HELO %s: %s %d %s (%s)",
 			s.ip, v.Action, from, s.heloName, v.Outcome.Identity, v.Code, v.Status(), v.Outcome.Result)
-		return smtpError(&v)
+		// go-smtp writes the enhanced status code on the last line of a
+		// reply only; v.Message() carries it on the others, so that every
+		// line has it (RFC 2034).
+		return &smtp.SMTPError{
+			Code:         v.Code,
+			EnhancedCode: smtp.EnhancedCode(v.EnhancedCode),
+			Message:      v.Message(),
+		}
 	}
 	s.mailFrom, s.from = &out, from
 	return nil
-}
-
-// smtpError turns a verdict into the error go-smtp replies with. go-smtp
-// puts the enhanced status code on the last line of a reply only, so it is
-// written into the text of the others: every line carries it (RFC 2034).
-func smtpError(v *spf.Verdict) *smtp.SMTPError {
-	lines := make([]string, len(v.Lines))
-	for i, line := range v.Lines {
-		if i < len(v.Lines)-1 {
-			line = v.Status() + " " + line
-		}
-		lines[i] = line
-	}
-	return &smtp.SMTPError{
-		Code:         v.Code,
-		EnhancedCode: smtp.EnhancedCode(v.EnhancedCode),
-		Message:      strings.Join(lines, "\n"),
-	}
 }
 
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
@@ -174,28 +164,14 @@ func (s *session) Data(r io.Reader) error {
 		return err
 	}
 	var msg bytes.Buffer
-	for _, field := range s.traceFields() {
+	// The trace fields of the checks, each identity once: for a null
+	// sender the MAIL FROM check is the HELO check.
+	for _, field := range spf.TraceHeaders(s.cfg.hostname, s.helo, s.mailFrom) {
 		msg.WriteString(field)
 		msg.WriteString("\r\n")
 	}
 	msg.Write(body)
 	return s.cfg.deliver(s.from, s.rcpts, msg.Bytes())
-}
-
-// traceFields returns the header fields that record the checks: an
-// Authentication-Results field for both, and a Received-SPF field for
-// each identity checked (RFC 7208 section 9.1), newest first. For a null
-// sender both checks are of the HELO identity, and written once.
-func (s *session) traceFields() []string {
-	checks := []*spf.Outcome{s.mailFrom}
-	if s.mailFrom.Identity != spf.IdentityHELO {
-		checks = append(checks, s.helo)
-	}
-	fields := []string{spf.AuthenticationResults(s.cfg.hostname, checks...)}
-	for _, o := range checks {
-		fields = append(fields, o.ReceivedSPF())
-	}
-	return fields
 }
 
 func (s *session) Reset() {

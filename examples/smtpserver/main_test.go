@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/smtp"
 	"net/textproto"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -73,19 +74,20 @@ func startServerChecker(t *testing.T, p spf.Policy, c *spf.Checker) (addr string
 	}
 }
 
-// TestPassAccepted sends a message whose sender authorizes 127.0.0.1 and
-// checks the header fields the server adds.
-func TestPassAccepted(t *testing.T) {
-	addr, delivered := startServer(t, spf.Policy{})
+// send runs a whole transaction with net/smtp and returns the message the
+// server delivered.
+func send(t *testing.T, p spf.Policy, helo, from string) string {
+	t.Helper()
+	addr, delivered := startServer(t, p)
 	c, err := smtp.Dial(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Hello("mail.example.com"); err != nil {
+	if err := c.Hello(helo); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Mail("alice@example.com"); err != nil {
+	if err := c.Mail(from); err != nil {
 		t.Fatalf("MAIL FROM: %v", err)
 	}
 	if err := c.Rcpt("bob@example.org"); err != nil {
@@ -102,32 +104,88 @@ func TestPassAccepted(t *testing.T) {
 	if err := c.Quit(); err != nil {
 		t.Fatal(err)
 	}
-
 	msgs := delivered()
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages delivered, want 1", len(msgs))
 	}
-	msg := msgs[0].msg
+	return msgs[0].msg
+}
+
+// TestPassAccepted sends a message whose sender authorizes 127.0.0.1 and
+// checks the header fields the server adds.
+func TestPassAccepted(t *testing.T) {
+	msg := send(t, spf.Policy{}, "mail.example.com", "alice@example.com")
 	// Compare unfolded: folding CRLF + tab read as one space.
 	unfolded := strings.ReplaceAll(msg, "\r\n\t", " ")
-	for _, want := range []string{
-		"Authentication-Results: mx.example.org; " +
-			"spf=pass (mx.example.org: domain of example.com designates 127.0.0.1 as permitted sender) smtp.mailfrom=alice@example.com; " +
-			"spf=pass (mx.example.org: domain of mail.example.com designates 127.0.0.1 as permitted sender) smtp.helo=mail.example.com\r\n",
+	want := "Authentication-Results: mx.example.org; " +
+		"spf=pass (mx.example.org: domain of example.com designates 127.0.0.1 as permitted sender) smtp.mailfrom=alice@example.com; " +
+		"spf=pass (mx.example.org: domain of mail.example.com designates 127.0.0.1 as permitted sender) smtp.helo=mail.example.com\r\n" +
 		"Received-SPF: pass (mx.example.org: domain of example.com designates 127.0.0.1 as permitted sender) " +
-			`client-ip=127.0.0.1; envelope-from="alice@example.com"; helo=mail.example.com; receiver=mx.example.org; ` +
-			`identity=mailfrom; mechanism="ip4:127.0.0.0/8"` + "\r\n",
-		"Received-SPF: pass (mx.example.org: domain of mail.example.com designates 127.0.0.1 as permitted sender) " +
-			`client-ip=127.0.0.1; helo=mail.example.com; ` +
-			"receiver=mx.example.org; identity=helo; mechanism=a\r\n",
-		"\r\nSubject: hello\r\n\r\nHi Bob.\r\n",
-	} {
-		if !strings.Contains(unfolded, want) {
-			t.Errorf("message lacks %q:\n%s", want, msg)
-		}
+		`client-ip=127.0.0.1; envelope-from="alice@example.com"; helo=mail.example.com; receiver=mx.example.org; ` +
+		`identity=mailfrom; mechanism="ip4:127.0.0.0/8"` + "\r\n" +
+		"Subject: hello\r\n\r\nHi Bob.\r\n"
+	if unfolded != want {
+		t.Errorf("message\n%s\nwant\n%s", unfolded, want)
 	}
-	if !strings.HasPrefix(msg, "Authentication-Results: ") {
-		t.Errorf("message does not start with the trace fields:\n%s", msg)
+}
+
+// traceSummary returns, for each trace field at the top of msg, its name
+// and the identities it records: smtp.mailfrom and smtp.helo for
+// Authentication-Results, identity= for Received-SPF.
+func traceSummary(msg string) []string {
+	var got []string
+	header, _, _ := strings.Cut(strings.ReplaceAll(msg, "\r\n\t", " "), "\r\n\r\n")
+	for _, line := range strings.Split(header, "\r\n") {
+		name, value, _ := strings.Cut(line, ": ")
+		var ids []string
+		for _, word := range strings.Fields(value) {
+			word = strings.TrimSuffix(word, ";")
+			for _, key := range []string{"smtp.mailfrom=", "smtp.helo=", "identity="} {
+				if strings.HasPrefix(word, key) {
+					ids = append(ids, word)
+				}
+			}
+		}
+		got = append(got, name+" "+strings.Join(ids, " "))
+	}
+	return got
+}
+
+// TestTraceFields checks that each identity is recorded once: a null
+// sender's check is the HELO check, and the HELO check has a Received-SPF
+// field of its own only when it fails.
+func TestTraceFields(t *testing.T) {
+	tests := []struct {
+		name   string
+		policy spf.Policy
+		helo   string
+		from   string
+		want   []string
+	}{
+		{name: "pass", helo: "mail.example.com", from: "alice@example.com", want: []string{
+			"Authentication-Results smtp.mailfrom=alice@example.com smtp.helo=mail.example.com",
+			"Received-SPF identity=mailfrom",
+			"Subject ",
+		}},
+		{name: "null sender", helo: "mail.example.com", from: "", want: []string{
+			"Authentication-Results smtp.helo=mail.example.com",
+			"Received-SPF identity=helo",
+			"Subject ",
+		}},
+		{name: "HELO fail allowed", policy: spf.Policy{HELO: spf.RejectNever}, helo: "bad-helo.example", from: "alice@example.com", want: []string{
+			"Authentication-Results smtp.mailfrom=alice@example.com smtp.helo=bad-helo.example",
+			"Received-SPF identity=mailfrom",
+			"Received-SPF identity=helo",
+			"Subject ",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := send(t, tt.policy, tt.helo, tt.from)
+			if got := traceSummary(msg); !slices.Equal(got, tt.want) {
+				t.Errorf("header fields\n%s\nwant\n%s\nin\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"), msg)
+			}
+		})
 	}
 }
 
