@@ -29,10 +29,11 @@ import (
 // 50,000 checks; 2,000 with -short, 500 under the race detector.
 func TestSoak(t *testing.T) {
 	checks := 50000
-	slack := 250 * time.Millisecond // scheduling on a busy machine
-	if raceEnabled {
-		slack = time.Second
-	}
+	// Scheduling on a busy machine (64 goroutines on two cores, with other
+	// tests running) can delay an answer by hundreds of milliseconds; what
+	// the test must catch is a check that waits out a DNS timeout (2 s)
+	// or hangs past its deadline.
+	const slack = time.Second
 	switch {
 	case raceEnabled:
 		checks = 500
