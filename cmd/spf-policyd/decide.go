@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf-go/spf"
+)
+
+// An engine is a configuration ready to check: it is replaced whole on
+// SIGHUP, so that a request sees one configuration from start to end.
+type engine struct {
+	cfg     *config
+	checker *spf.Checker
+	trace   bool // log each step of an evaluation (debugLevel 3 and more)
+}
+
+// A decision is what the checks of one message found, kept for the
+// other requests (recipients) of the same instance.
+type decision struct {
+	ip           netip.Addr
+	helo, sender string
+	heloOut      *spf.Outcome
+	mailOut      *spf.Outcome
+	verdict      spf.Verdict
+}
+
+// decide answers one policy request with the action to reply. It logs
+// the decision, one line.
+func (d *daemon) decide(ctx context.Context, e *engine, req request) string {
+	start := time.Now()
+	d.stats.requests.Add(1)
+	attrs := []slog.Attr{
+		slog.String("queue_id", req["queue_id"]),
+		slog.String("instance", req["instance"]),
+		slog.String("client_address", req["client_address"]),
+		slog.String("client_name", req["client_name"]),
+		slog.String("helo", req["helo_name"]),
+		slog.String("sender", req["sender"]),
+		slog.String("recipient", req["recipient"]),
+	}
+	if req["request"] != "smtpd_access_policy" {
+		d.stats.bad.Add(1)
+		d.log.LogAttrs(ctx, slog.LevelWarn, "not an smtpd_access_policy request",
+			append(attrs, slog.String("request", req["request"]), slog.String("action", "DUNNO"))...)
+		return "DUNNO"
+	}
+	ip, err := netip.ParseAddr(req["client_address"])
+	if err != nil {
+		d.stats.bad.Add(1)
+		d.log.LogAttrs(ctx, slog.LevelWarn, "request without a valid client_address",
+			append(attrs, slog.String("action", "DUNNO"))...)
+		return "DUNNO"
+	}
+	ip = ip.Unmap()
+	helo, sender := req["helo_name"], req["sender"]
+
+	dec, reused := d.instances.get(req["instance"], ip, helo, sender)
+	if reused {
+		d.stats.reused.Add(1)
+	} else {
+		dec = d.check(ctx, e, ip, helo, sender)
+		d.instances.put(req["instance"], dec)
+		d.stats.checks.Add(1)
+	}
+
+	action, kind := d.action(e, dec, !reused)
+	d.stats.count(kind)
+	attrs = append(attrs,
+		slog.String("helo_result", resultName(dec.heloOut)),
+		slog.String("mailfrom_result", resultName(dec.mailOut)),
+		slog.String("action", kind),
+		slog.Bool("reused", reused),
+	)
+	if dec.verdict.ReportOnly {
+		attrs = append(attrs, slog.String("would", dec.verdict.Would.String()),
+			slog.String("would_reply", replyText(dec.verdict)))
+	} else if dec.verdict.Action != spf.Accept {
+		attrs = append(attrs, slog.String("reply", replyText(dec.verdict)))
+	}
+	if o := dec.verdict.Outcome; o != nil && o.Problem != nil {
+		attrs = append(attrs, slog.String("problem", o.Problem.Error()))
+	}
+	attrs = append(attrs, slog.Duration("elapsed", time.Since(start)))
+	d.log.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
+	return action
+}
+
+// check makes the checks the configuration asks for and judges them.
+func (d *daemon) check(ctx context.Context, e *engine, ip netip.Addr, helo, sender string) *decision {
+	dec := &decision{ip: ip, helo: helo, sender: sender}
+	if e.trace {
+		ctx = spf.WithTrace(ctx, spf.SlogTrace(d.log, slog.LevelDebug))
+	}
+	if e.cfg.checkHELO && helo != "" {
+		out, _ := e.checker.CheckHELO(ctx, ip, helo)
+		dec.heloOut = &out
+	}
+	// A null sender with no HELO name has no identity to check.
+	if e.cfg.checkMailFrom && (sender != "" || helo != "") {
+		out, _ := e.checker.Check(ctx, ip, helo, sender)
+		dec.mailOut = &out
+	}
+	dec.verdict = e.cfg.policy.Verdict(dec.heloOut, dec.mailOut)
+	if o := dec.verdict.Outcome; o != nil && errors.Is(o.Problem, spf.ErrInvalidInput) {
+		// An address Postfix passed on but the library cannot check (a
+		// control character in it) is no sender's fault: do not defer.
+		dec.verdict = spf.Verdict{Action: spf.Accept}
+	}
+	return dec
+}
+
+// action returns the reply's action for a decision, and its kind for
+// logs and counts: "DUNNO", "PREPEND", "REJECT" or "DEFER". The header is
+// prepended with the first request of an instance only.
+func (d *daemon) action(e *engine, dec *decision, first bool) (action, kind string) {
+	v := dec.verdict
+	switch v.Action {
+	case spf.Reject:
+		return replyText(v), "REJECT"
+	case spf.Defer:
+		return replyText(v), "DEFER"
+	}
+	if !first {
+		return "DUNNO", "DUNNO"
+	}
+	header := ""
+	switch e.cfg.headerType {
+	case "SPF":
+		o := dec.mailOut
+		if o == nil {
+			o = dec.heloOut
+		}
+		if o != nil {
+			header = o.ReceivedSPF()
+		}
+	case "AR":
+		var outs []*spf.Outcome
+		for _, o := range []*spf.Outcome{dec.heloOut, dec.mailOut} {
+			if o != nil {
+				outs = append(outs, o)
+			}
+		}
+		if len(outs) > 0 {
+			header = spf.AuthenticationResults(e.cfg.authservID, outs...)
+		}
+	}
+	if header == "" {
+		return "DUNNO", "DUNNO"
+	}
+	header = unfold(header)
+	if len(header)+len("PREPEND ") > maxActionBytes {
+		// The library caps its fields below this; never cut a header
+		// in the middle of a quoted string.
+		return "DUNNO", "DUNNO"
+	}
+	return "PREPEND " + header, "PREPEND"
+}
+
+// replyText returns the verdict (or the verdict an enforcing policy
+// would give) as the text of one reply line: "550 5.7.23 " and the
+// verdict's lines joined by spaces, printable ASCII, capped so that the
+// SMTP reply line stays within 512 bytes.
+func replyText(v spf.Verdict) string {
+	if len(v.Lines) == 0 {
+		return ""
+	}
+	const maxReply = 510 // RFC 5321 section 4.5.3.1.5, less the CRLF
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(v.Code))
+	b.WriteByte(' ')
+	b.WriteString(v.Status())
+	for _, l := range v.Lines {
+		b.WriteByte(' ')
+		b.WriteString(l)
+	}
+	s := cleanAction(b.String())
+	if len(s) > maxReply {
+		s = s[:maxReply-3] + "..."
+	}
+	return s
+}
+
+// unfold joins the lines of a folded header field: Postfix takes the
+// action as one line.
+func unfold(h string) string {
+	h = strings.ReplaceAll(h, "\r\n\t", " ")
+	return strings.ReplaceAll(h, "\r\n ", " ")
+}
+
+func resultName(o *spf.Outcome) string {
+	switch {
+	case o == nil:
+		return "-"
+	case o.Skipped != nil:
+		return "skipped"
+	}
+	return o.Result.String()
+}
