@@ -83,18 +83,23 @@ func readRequest(r *bufio.Reader) (request, error) {
 			return req, nil
 		}
 		lines++
-		switch {
-		case problem != nil:
-		case lines > maxAttributes:
-			problem = errors.New("more than 100 attributes")
-		case !utf8.Valid(line):
-			problem = errors.New("bytes that are not UTF-8")
-		default:
-			name, value, ok := bytes.Cut(line, []byte{'='})
-			if !ok || len(name) == 0 {
-				problem = errors.New("a line without name=value")
-				break
+		if lines > maxAttributes {
+			if problem == nil {
+				problem = errors.New("more than 100 attributes")
 			}
+			continue
+		}
+		name, value, ok := bytes.Cut(line, []byte{'='})
+		switch {
+		case !utf8.Valid(line):
+			if problem == nil {
+				problem = errors.New("bytes that are not UTF-8")
+			}
+		case !ok || len(name) == 0:
+			if problem == nil {
+				problem = errors.New("a line without name=value")
+			}
+		default:
 			if _, dup := req[string(name)]; !dup {
 				req[string(name)] = string(value)
 			}
