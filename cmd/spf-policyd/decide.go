@@ -129,37 +129,49 @@ func (d *daemon) action(e *engine, dec *decision, first bool) (action, kind stri
 	if !first {
 		return "DUNNO", "DUNNO"
 	}
-	header := ""
-	switch e.cfg.headerType {
-	case "SPF":
-		o := dec.mailOut
-		if o == nil {
-			o = dec.heloOut
-		}
-		if o != nil {
-			header = o.ReceivedSPF()
-		}
-	case "AR":
-		var outs []*spf.Outcome
-		for _, o := range []*spf.Outcome{dec.heloOut, dec.mailOut} {
-			if o != nil {
-				outs = append(outs, o)
-			}
-		}
-		if len(outs) > 0 {
-			header = spf.AuthenticationResults(e.cfg.authservID, outs...)
-		}
-	}
+	header := d.header(e, dec.heloOut, dec.mailOut)
 	if header == "" {
 		return "DUNNO", "DUNNO"
 	}
-	header = unfold(header)
-	if len(header)+len("PREPEND ") > maxActionBytes {
-		// The library caps its fields below this; never cut a header
-		// in the middle of a quoted string.
-		return "DUNNO", "DUNNO"
-	}
 	return "PREPEND " + header, "PREPEND"
+}
+
+// header returns the header field of the configuration's Header_Type
+// for the outcomes, unfolded to one line of at most maxActionBytes
+// with "PREPEND ", or "" for none. Where the client's HELO name and
+// sender make it longer, they are left out of it, the HELO name first,
+// so that no field is ever cut in the middle of a quoted string.
+func (d *daemon) header(e *engine, helo, mail *spf.Outcome) string {
+	if e.cfg.headerType == "None" || (helo == nil && mail == nil) {
+		return ""
+	}
+	for drop := 0; drop < 3; drop++ {
+		var outs []*spf.Outcome
+		for _, o := range []*spf.Outcome{helo, mail} {
+			if o == nil {
+				continue
+			}
+			c := *o
+			if drop >= 1 {
+				c.HELO = ""
+			}
+			if drop >= 2 {
+				c.Sender = ""
+			}
+			outs = append(outs, &c)
+		}
+		var h string
+		if e.cfg.headerType == "AR" {
+			h = spf.AuthenticationResults(e.cfg.authservID, outs...)
+		} else {
+			// Received-SPF: the MAIL FROM check, or HELO's without it.
+			h = outs[len(outs)-1].ReceivedSPF()
+		}
+		if h = unfold(h); len(h)+len("PREPEND ") <= maxActionBytes {
+			return h
+		}
+	}
+	return ""
 }
 
 // replyText returns the verdict (or the verdict an enforcing policy
