@@ -169,7 +169,17 @@ func listen(addr string) (net.Listener, error) {
 		if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
 			os.Remove(path) // a stale socket of an earlier run
 		}
-		return net.Listen("unix", path)
+		l, err := net.Listen("unix", path)
+		if err != nil {
+			return nil, err
+		}
+		// Postfix's smtpd runs as another user: the socket's directory,
+		// not its mode, decides who may connect (see the README).
+		if err := os.Chmod(path, 0o666); err != nil {
+			l.Close()
+			return nil, err
+		}
+		return l, nil
 	}
 	return net.Listen("tcp", addr)
 }
