@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf-go/spf"
 	"github.com/spf-go/spf/spftest"
 )
 
@@ -292,5 +293,40 @@ func TestConcurrent(t *testing.T) {
 	}
 	if got := d.stats.reject.Load(); got != 400 {
 		t.Errorf("%d rejects counted, want 400", got)
+	}
+}
+
+// TestReload changes the file under a running daemon, as SIGHUP does:
+// the new configuration applies to the next request, and a file that
+// does not load leaves the running one.
+func TestReload(t *testing.T) {
+	dns := startZone(t)
+	addr, _, d := startDaemon(t, dns, "")
+	path := t.TempDir() + "/policyd-spf.conf"
+	opts := []string{"DNS_Servers=" + dns.Addr}
+	cfg := d.engine.Load().cfg
+	cache := d.engine.Load().checker.Resolver.(*spf.Cache)
+	c := dial(t, addr)
+	ask := func(inst string) string {
+		return c.ask(t, policyRequest(inst, "203.0.113.7", "goodhelo.example", "a@fail.example", "x@y"))
+	}
+	if got := ask("r1"); !strings.HasPrefix(got, "550 5.7.23 ") {
+		t.Fatalf("before: %q", got)
+	}
+	must(t, os.WriteFile(path, []byte("Mail_From_reject = False\n"), 0o644))
+	cfg, cache, err := d.reload(path, opts, cfg, cache)
+	must(t, err)
+	if d.engine.Load().checker.Resolver != cache {
+		t.Error("the cache was replaced though the DNS servers did not change")
+	}
+	if got := ask("r2"); !strings.HasPrefix(got, "PREPEND Received-SPF: fail") {
+		t.Errorf("after the reload: %q", got)
+	}
+	must(t, os.WriteFile(path, []byte("Mail_From_reject = Never\n"), 0o644))
+	if _, _, err := d.reload(path, opts, cfg, cache); err == nil {
+		t.Error("a bad file reloaded")
+	}
+	if got := ask("r3"); !strings.HasPrefix(got, "PREPEND Received-SPF: fail") {
+		t.Errorf("after a failed reload: %q", got)
 	}
 }

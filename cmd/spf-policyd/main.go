@@ -134,19 +134,29 @@ func (d *daemon) signals(ctx context.Context, path string, opts []string, cfg *c
 				d.logStats("counts")
 				continue
 			}
-			next, err := loadConfig(path, opts)
+			next, nextCache, err := d.reload(path, opts, cfg, cache)
 			if err != nil {
 				d.log.Error("reload failed, keeping the running configuration", slog.String("error", err.Error()))
 				continue
 			}
-			if strings.Join(next.dnsServers, ",") != strings.Join(cfg.dnsServers, ",") {
-				cache = newCache(next)
-			}
-			cfg = next
-			d.engine.Store(newEngine(cfg, cache))
+			cfg, cache = next, nextCache
 			d.log.Info("configuration reloaded", slog.String("file", path))
 		}
 	}
+}
+
+// reload loads the configuration again and puts it in place of cur,
+// keeping cache unless the DNS servers changed. On error nothing changes.
+func (d *daemon) reload(path string, opts []string, cur *config, cache *spf.Cache) (*config, *spf.Cache, error) {
+	next, err := loadConfig(path, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if strings.Join(next.dnsServers, ",") != strings.Join(cur.dnsServers, ",") {
+		cache = newCache(next)
+	}
+	d.engine.Store(newEngine(next, cache))
+	return next, cache, nil
 }
 
 // newLogger returns the logger of cfg: to Log_File ("-" for standard
