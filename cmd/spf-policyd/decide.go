@@ -20,14 +20,40 @@ type engine struct {
 	trace   bool // log each step of an evaluation (debugLevel 3 and more)
 }
 
-// A decision is what the checks of one message found, kept for the
-// other requests (recipients) of the same instance.
+// A decision is what the checks of one message found.
 type decision struct {
 	ip           netip.Addr
 	helo, sender string
 	heloOut      *spf.Outcome
 	mailOut      *spf.Outcome
 	verdict      spf.Verdict
+}
+
+// A memo is what is kept of a decision for the other requests
+// (recipients) of the same message: the inputs it is for, the action of
+// a later request, and what a decision's log line says.
+type memo struct {
+	ip                     netip.Addr
+	helo, sender           string
+	heloResult, mailResult string
+	later, laterKind       string
+	would, reply, problem  string
+}
+
+func newMemo(dec *decision) *memo {
+	m := &memo{ip: dec.ip, helo: dec.helo, sender: dec.sender,
+		heloResult: resultName(dec.heloOut), mailResult: resultName(dec.mailOut)}
+	v := dec.verdict
+	switch {
+	case v.ReportOnly:
+		m.would, m.reply = v.Would.String(), replyText(v)
+	case v.Action != spf.Accept:
+		m.reply = replyText(v)
+	}
+	if v.Outcome != nil && v.Outcome.Problem != nil {
+		m.problem = v.Outcome.Problem.Error()
+	}
+	return m
 }
 
 // decide answers one policy request with the action to reply. It logs
@@ -60,31 +86,33 @@ func (d *daemon) decide(ctx context.Context, e *engine, req request) string {
 	ip = ip.Unmap()
 	helo, sender := req["helo_name"], req["sender"]
 
-	dec, reused := d.instances.get(req["instance"], ip, helo, sender)
+	m, reused := d.instances.get(req["instance"], ip, helo, sender)
+	action, kind := "", ""
 	if reused {
 		d.stats.reused.Add(1)
+		action, kind = m.later, m.laterKind
 	} else {
-		dec = d.check(ctx, e, ip, helo, sender)
-		d.instances.put(req["instance"], dec)
+		dec := d.check(ctx, e, ip, helo, sender)
 		d.stats.checks.Add(1)
+		action, kind = d.action(e, dec, true)
+		m = newMemo(dec)
+		m.later, m.laterKind = d.action(e, dec, false)
+		d.instances.put(req["instance"], m)
 	}
-
-	action, kind := d.action(e, dec, !reused)
 	d.stats.count(kind)
 	attrs = append(attrs,
-		slog.String("helo_result", resultName(dec.heloOut)),
-		slog.String("mailfrom_result", resultName(dec.mailOut)),
+		slog.String("helo_result", m.heloResult),
+		slog.String("mailfrom_result", m.mailResult),
 		slog.String("action", kind),
 		slog.Bool("reused", reused),
 	)
-	if dec.verdict.ReportOnly {
-		attrs = append(attrs, slog.String("would", dec.verdict.Would.String()),
-			slog.String("would_reply", replyText(dec.verdict)))
-	} else if dec.verdict.Action != spf.Accept {
-		attrs = append(attrs, slog.String("reply", replyText(dec.verdict)))
+	if m.would != "" {
+		attrs = append(attrs, slog.String("would", m.would), slog.String("would_reply", m.reply))
+	} else if m.reply != "" {
+		attrs = append(attrs, slog.String("reply", m.reply))
 	}
-	if o := dec.verdict.Outcome; o != nil && o.Problem != nil {
-		attrs = append(attrs, slog.String("problem", o.Problem.Error()))
+	if m.problem != "" {
+		attrs = append(attrs, slog.String("problem", m.problem))
 	}
 	attrs = append(attrs, slog.Duration("elapsed", time.Since(start)))
 	d.log.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)

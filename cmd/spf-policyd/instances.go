@@ -14,7 +14,7 @@ import (
 // lives between ttl and 2×ttl unless the table overflows.
 type instances struct {
 	mu       sync.Mutex
-	cur, old map[string]*decision
+	cur, old map[string]*memo
 	born     time.Time
 	max      int
 	ttl      time.Duration
@@ -23,30 +23,30 @@ type instances struct {
 
 func newInstances(max int, ttl time.Duration) *instances {
 	return &instances{max: max, ttl: ttl, now: time.Now,
-		cur: make(map[string]*decision), old: make(map[string]*decision)}
+		cur: make(map[string]*memo), old: make(map[string]*memo)}
 }
 
-// get returns the decision kept for instance, if it is for the same
+// get returns the memo kept for instance, if it is for the same
 // client, HELO name and sender.
-func (m *instances) get(instance string, ip netip.Addr, helo, sender string) (*decision, bool) {
+func (m *instances) get(instance string, ip netip.Addr, helo, sender string) (*memo, bool) {
 	if instance == "" {
 		return nil, false
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.rotate()
-	dec, ok := m.cur[instance]
+	e, ok := m.cur[instance]
 	if !ok {
-		dec, ok = m.old[instance]
+		e, ok = m.old[instance]
 	}
-	if !ok || dec.ip != ip || dec.helo != helo || dec.sender != sender {
+	if !ok || e.ip != ip || e.helo != helo || e.sender != sender {
 		return nil, false
 	}
-	return dec, true
+	return e, true
 }
 
-// put keeps dec for instance.
-func (m *instances) put(instance string, dec *decision) {
+// put keeps e for instance.
+func (m *instances) put(instance string, e *memo) {
 	if instance == "" || len(instance) > 256 {
 		return
 	}
@@ -54,9 +54,9 @@ func (m *instances) put(instance string, dec *decision) {
 	defer m.mu.Unlock()
 	m.rotate()
 	if len(m.cur) >= m.max/2 {
-		m.old, m.cur, m.born = m.cur, make(map[string]*decision), m.now()
+		m.old, m.cur, m.born = m.cur, make(map[string]*memo), m.now()
 	}
-	m.cur[instance] = dec
+	m.cur[instance] = e
 }
 
 // rotate drops the old generation when the current one is older than
@@ -67,11 +67,11 @@ func (m *instances) rotate() {
 		return
 	}
 	if now.Sub(m.born) >= 2*m.ttl {
-		m.old = make(map[string]*decision)
+		m.old = make(map[string]*memo)
 	} else {
 		m.old = m.cur
 	}
-	m.cur, m.born = make(map[string]*decision), now
+	m.cur, m.born = make(map[string]*memo), now
 }
 
 // len returns how many decisions are kept.

@@ -26,7 +26,7 @@ const (
 	// its first line came.
 	requestTimeout = 10 * time.Second
 	maxConns       = 1024
-	maxInstances   = 100000
+	maxInstances   = 20000
 	instanceTTL    = 10 * time.Minute
 )
 
