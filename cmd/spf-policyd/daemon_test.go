@@ -172,7 +172,7 @@ func TestDecisions(t *testing.T) {
 
 func TestReportOnly(t *testing.T) {
 	dns := startZone(t)
-	addr, logs, _ := startDaemon(t, dns, "TestOnly = 0\nTempError_Defer = True\nLookup_Time = 1\n")
+	addr, logs, _ := startDaemon(t, dns, "TestOnly = 0\nTempError_Defer = True\nLookup_Time = 1\ndebugLevel = 4\n")
 	c := dial(t, addr)
 	for _, sender := range []string{"a@fail.example", "a@temp.example"} {
 		got := c.ask(t, policyRequest("r-"+sender, "203.0.113.7", "goodhelo.example", sender, "x@rcpt.example"))
@@ -180,7 +180,8 @@ func TestReportOnly(t *testing.T) {
 			t.Errorf("%s: %q, want PREPEND", sender, got)
 		}
 	}
-	for _, want := range []string{"would=reject would_reply=\"550 5.7.23 ", "would=defer would_reply=\"451 4.7.24 "} {
+	for _, want := range []string{"would=reject would_reply=\"550 5.7.23 ", "would=defer would_reply=\"451 4.7.24 ",
+		"attributes.sender=a@fail.example", "level=DEBUG msg="} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs)
 		}

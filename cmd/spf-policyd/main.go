@@ -92,7 +92,21 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	go d.signals(ctx, *configPath, opts, cfg, cache)
 
 	if cfg.listen == "spawn" {
+		// A read of standard input cannot be interrupted: on SIGTERM or
+		// SIGINT, log the counts and exit from here.
+		finished := make(chan struct{})
+		go func() {
+			<-ctx.Done()
+			select {
+			case <-finished:
+			default:
+				d.logStats("exit")
+				closeLog()
+				os.Exit(0)
+			}
+		}()
 		d.serveConn(ctx, stdin, stdout, "spawn")
+		close(finished)
 		d.logStats("exit")
 		return 0
 	}

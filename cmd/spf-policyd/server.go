@@ -97,6 +97,9 @@ func (d *daemon) serveConn(ctx context.Context, r io.Reader, w io.Writer, peer s
 	for ctx.Err() == nil {
 		if dl != nil {
 			dl.SetReadDeadline(time.Now().Add(d.idle))
+			if ctx.Err() != nil {
+				return // shutting down: serve set a deadline before ours
+			}
 		}
 		if _, err := br.Peek(1); err != nil {
 			d.connError(err, peer)
