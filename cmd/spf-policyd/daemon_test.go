@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -329,5 +330,34 @@ func TestReload(t *testing.T) {
 	}
 	if got := ask("r3"); !strings.HasPrefix(got, "PREPEND Received-SPF: fail") {
 		t.Errorf("after a failed reload: %q", got)
+	}
+}
+
+// TestUnixSocket serves on a unix socket, as for check_policy_service
+// unix:private/..., replacing the stale socket file of a crashed run.
+func TestUnixSocket(t *testing.T) {
+	dns := startZone(t)
+	path := t.TempDir() + "/spf-policy"
+	stale, err := net.Listen("unix", path)
+	must(t, err)
+	stale.(*net.UnixListener).SetUnlinkOnClose(false)
+	stale.Close()
+
+	cfg := defaultConfig()
+	cfg.dnsServers = []string{dns.Addr}
+	d := newDaemon(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d.engine.Store(newEngine(cfg, newCache(cfg)))
+	l, err := listen("unix:" + path)
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.serve(ctx, l) }()
+	defer func() { cancel(); must(t, <-done) }()
+	c, err := net.Dial("unix", path)
+	must(t, err)
+	defer c.Close()
+	p := &policyClient{c: c, r: bufio.NewReader(c)}
+	if got := p.ask(t, policyRequest("u", "192.0.2.10", "goodhelo.example", "a@pass.example", "x@y")); !strings.HasPrefix(got, "PREPEND Received-SPF: pass") {
+		t.Errorf("%q", got)
 	}
 }

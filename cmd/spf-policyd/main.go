@@ -117,6 +117,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	logger.Info("listening", slog.String("addr", l.Addr().String()),
 		slog.Bool("report_only", cfg.policy.ReportOnly))
+	if a, ok := spf.AddrFromNet(l.Addr()); ok && !a.IsLoopback() {
+		logger.Warn("listening beyond the loopback interface: anyone who reaches the port can ask", slog.String("addr", l.Addr().String()))
+	}
 	err = d.serve(ctx, l)
 	d.logStats("exit")
 	if err != nil {
