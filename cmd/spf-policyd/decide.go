@@ -50,8 +50,13 @@ func newMemo(dec *decision) *memo {
 	case v.Action != spf.Accept:
 		m.reply = replyText(v)
 	}
-	if v.Outcome != nil && v.Outcome.Problem != nil {
-		m.problem = v.Outcome.Problem.Error()
+	// The problem of a temperror or permerror, also where it was
+	// accepted.
+	for _, o := range []*spf.Outcome{v.Outcome, dec.mailOut, dec.heloOut} {
+		if o != nil && o.Problem != nil {
+			m.problem = o.Problem.Error()
+			break
+		}
 	}
 	return m
 }
@@ -94,9 +99,9 @@ func (d *daemon) decide(ctx context.Context, e *engine, req request) string {
 	} else {
 		dec := d.check(ctx, e, ip, helo, sender)
 		d.stats.checks.Add(1)
-		action, kind = d.action(e, dec, true)
+		action, kind = actionOf(e, dec, true)
 		m = newMemo(dec)
-		m.later, m.laterKind = d.action(e, dec, false)
+		m.later, m.laterKind = actionOf(e, dec, false)
 		d.instances.put(req["instance"], m)
 	}
 	d.stats.count(kind)
@@ -143,10 +148,10 @@ func (d *daemon) check(ctx context.Context, e *engine, ip netip.Addr, helo, send
 	return dec
 }
 
-// action returns the reply's action for a decision, and its kind for
+// actionOf returns the reply's action for a decision, and its kind for
 // logs and counts: "DUNNO", "PREPEND", "REJECT" or "DEFER". The header is
 // prepended with the first request of an instance only.
-func (d *daemon) action(e *engine, dec *decision, first bool) (action, kind string) {
+func actionOf(e *engine, dec *decision, first bool) (action, kind string) {
 	v := dec.verdict
 	switch v.Action {
 	case spf.Reject:
@@ -157,11 +162,11 @@ func (d *daemon) action(e *engine, dec *decision, first bool) (action, kind stri
 	if !first {
 		return "DUNNO", "DUNNO"
 	}
-	header := d.header(e, dec.heloOut, dec.mailOut)
-	if header == "" {
+	h := header(e, dec.heloOut, dec.mailOut)
+	if h == "" {
 		return "DUNNO", "DUNNO"
 	}
-	return "PREPEND " + header, "PREPEND"
+	return "PREPEND " + h, "PREPEND"
 }
 
 // header returns the header field of the configuration's Header_Type
@@ -169,7 +174,7 @@ func (d *daemon) action(e *engine, dec *decision, first bool) (action, kind stri
 // with "PREPEND ", or "" for none. Where the client's HELO name and
 // sender make it longer, they are left out of it, the HELO name first,
 // so that no field is ever cut in the middle of a quoted string.
-func (d *daemon) header(e *engine, helo, mail *spf.Outcome) string {
+func header(e *engine, helo, mail *spf.Outcome) string {
 	if e.cfg.headerType == "None" || (helo == nil && mail == nil) {
 		return ""
 	}
