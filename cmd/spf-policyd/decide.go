@@ -67,18 +67,18 @@ func (d *daemon) decide(ctx context.Context, e *engine, req request) string {
 	start := time.Now()
 	d.stats.requests.Add(1)
 	attrs := []slog.Attr{
-		slog.String("queue_id", req["queue_id"]),
-		slog.String("instance", req["instance"]),
-		slog.String("client_address", req["client_address"]),
-		slog.String("client_name", req["client_name"]),
-		slog.String("helo", req["helo_name"]),
-		slog.String("sender", req["sender"]),
-		slog.String("recipient", req["recipient"]),
+		slog.String("queue_id", clip(req["queue_id"])),
+		slog.String("instance", clip(req["instance"])),
+		slog.String("client_address", clip(req["client_address"])),
+		slog.String("client_name", clip(req["client_name"])),
+		slog.String("helo", clip(req["helo_name"])),
+		slog.String("sender", clip(req["sender"])),
+		slog.String("recipient", clip(req["recipient"])),
 	}
 	if req["request"] != "smtpd_access_policy" {
 		d.stats.bad.Add(1)
 		d.log.LogAttrs(ctx, slog.LevelWarn, "not an smtpd_access_policy request",
-			append(attrs, slog.String("request", req["request"]), slog.String("action", "DUNNO"))...)
+			append(attrs, slog.String("request", clip(req["request"])), slog.String("action", "DUNNO"))...)
 		return "DUNNO"
 	}
 	ip, err := netip.ParseAddr(req["client_address"])
@@ -246,4 +246,16 @@ func resultName(o *spf.Outcome) string {
 		return "skipped"
 	}
 	return o.Result.String()
+}
+
+// maxLogValue bounds each value from the request in a log line, so that
+// a line stays within what syslog daemons keep (8 KiB for rsyslog).
+const maxLogValue = 512
+
+// clip cuts s to maxLogValue bytes, marking the cut with "...".
+func clip(s string) string {
+	if len(s) <= maxLogValue {
+		return s
+	}
+	return s[:maxLogValue-3] + "..."
 }
