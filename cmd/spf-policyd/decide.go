@@ -54,7 +54,7 @@ func newMemo(dec *decision) *memo {
 	// accepted.
 	for _, o := range []*spf.Outcome{v.Outcome, dec.mailOut, dec.heloOut} {
 		if o != nil && o.Problem != nil {
-			m.problem = o.Problem.Error()
+			m.problem = clip(o.Problem.Error())
 			break
 		}
 	}

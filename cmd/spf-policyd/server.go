@@ -157,7 +157,7 @@ func (d *daemon) connError(err error, peer string) {
 func (d *daemon) logRequest(ctx context.Context, req request) {
 	attrs := make([]slog.Attr, 0, len(req))
 	for k, v := range req {
-		attrs = append(attrs, slog.String(k, v))
+		attrs = append(attrs, slog.String(clip(k), clip(v)))
 	}
 	d.log.LogAttrs(ctx, slog.LevelDebug, "request", slog.Any("attributes", slog.GroupValue(attrs...)))
 }
