@@ -114,6 +114,10 @@ func TestCompare(t *testing.T) {
 	}
 	ratio := (float64(rows[0].warm.n) / rows[0].warm.wall.Seconds()) / (float64(rows[1].warm.n) / rows[1].warm.wall.Seconds())
 	fmt.Fprintf(&b, "\nwarm requests/s: spf-policyd / policyd-spf = %.0fx\n", ratio)
+	conns := envInt("SPF_POLICYD_CONNS", 8)
+	lp := listenerPhase(t, bin, conns, stream)
+	fmt.Fprintf(&b, "\nspf-policyd -listen, %d connections at once, warm: %d requests, %.0f requests/s, p50 %s, p99 %s, CPU per request %s\n",
+		conns, lp.n, float64(lp.n)/lp.wall.Seconds(), lp.pct(50), lp.pct(99), lp.cpu/time.Duration(lp.n))
 	t.Log("\n" + b.String())
 	if out := os.Getenv("SPF_POLICYD_COMPARE_OUT"); out != "" {
 		must(t, os.WriteFile(out, []byte(b.String()), 0o644))
@@ -199,4 +203,68 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 	u, _ := strconv.Atoi(f[11])
 	s, _ := strconv.Atoi(f[12])
 	return time.Duration(u+s) * 10 * time.Millisecond
+}
+
+// listenerPhase runs spf-policyd as a TCP listener and sends it the
+// stream from conns connections at once, as many smtpd processes do,
+// after one round that warms its cache; it returns the warm phase.
+func listenerPhase(t *testing.T, bin string, conns int, stream func(int) []string) phase {
+	t.Helper()
+	port := freePort(t)
+	cmd := exec.Command(bin, "-listen", "127.0.0.1:"+strconv.Itoa(port), "-o", "DNS_Servers=127.0.0.2", "-o", "Log_File=/dev/null")
+	must(t, cmd.Start())
+	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	waitPort(t, port)
+	dialN := func() []*policyClient {
+		var cs []*policyClient
+		for range conns {
+			cs = append(cs, dial(t, "127.0.0.1:"+strconv.Itoa(port)))
+		}
+		return cs
+	}
+	send := func(c *policyClient, reqs []string) ([]time.Duration, error) {
+		var rtts []time.Duration
+		for _, r := range reqs {
+			t0 := time.Now()
+			if _, err := io.WriteString(c.c, r); err != nil {
+				return nil, err
+			}
+			if _, err := c.r.ReadString('\n'); err != nil {
+				return nil, err
+			}
+			c.r.ReadString('\n')
+			rtts = append(rtts, time.Since(t0))
+		}
+		return rtts, nil
+	}
+	cs := dialN()
+	if _, err := send(cs[0], stream(1000)); err != nil {
+		t.Fatal(err)
+	}
+	const rounds = 5
+	ph := phase{}
+	results := make(chan []time.Duration, conns)
+	cpu0 := cpuTime(t, cmd.Process.Pid)
+	start := time.Now()
+	for i, c := range cs {
+		go func() {
+			var all []time.Duration
+			for k := range rounds {
+				rtts, err := send(c, stream(2000+i*rounds+k))
+				if err != nil {
+					t.Error(err)
+					break
+				}
+				all = append(all, rtts...)
+			}
+			results <- all
+		}()
+	}
+	for range cs {
+		ph.rtts = append(ph.rtts, <-results...)
+	}
+	ph.wall = time.Since(start)
+	ph.cpu = cpuTime(t, cmd.Process.Pid) - cpu0
+	ph.n = len(ph.rtts)
+	return ph
 }
