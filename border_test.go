@@ -13,8 +13,8 @@ import (
 
 // borderZone: strict.example fails everyone but its own network; the
 // forwarders authorize 198.51.100.0/24 by SPF or by PTR name.
-func borderZone() *spf.Zone {
-	z := &spf.Zone{}
+func borderZone() *spftest.Zone {
+	z := &spftest.Zone{}
 	ip := netip.MustParseAddr
 	z.AddTXT("strict.example", "v=spf1 ip4:192.0.2.0/28 -all")
 	z.AddTXT("fwd.example", "v=spf1 ip4:198.51.100.0/28 -all")

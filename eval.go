@@ -244,7 +244,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		out.Problem = fmt.Errorf("%w: no client IP address", ErrInvalidInput)
 		return out, out.Problem
 	}
-	if _, ok := e.res.(inMemory); ok {
+	if m, ok := e.res.(inMemory); ok && m.InMemory() {
 		e.prefetch = false
 		e.memory = true
 	}

@@ -54,7 +54,7 @@ func TestHostileOutputs(t *testing.T) {
 			t.Run(sname+"/"+vname, func(t *testing.T) {
 				in := base
 				set(&in, v)
-				z := &Zone{}
+				z := &testZone{}
 				z.AddTXT(in.domain, "v=spf1 -all exp=exp.fail.example")
 				z.AddTXT("exp.fail.example", in.exp)
 				z.AddPTR("1.2.0.192.in-addr.arpa", in.ptr)

@@ -14,7 +14,7 @@ import (
 // invalid IP give permerror wrapping ErrInvalidInput, never a quiet none,
 // and the default Policy answers them with 451 4.3.0, whatever it rejects.
 func TestCallerMistakes(t *testing.T) {
-	z := &Zone{}
+	z := &testZone{}
 	z.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 	z.AddTXT("mail.example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 	c := &Checker{Resolver: z, Receiver: "mx.example.org"}
@@ -81,7 +81,7 @@ func TestCallerMistakes(t *testing.T) {
 // TestOutcomeNullSender checks that an outcome tells a null-sender check
 // from CheckHELO, and that only the former has an envelope-from.
 func TestOutcomeNullSender(t *testing.T) {
-	z := &Zone{}
+	z := &testZone{}
 	z.AddTXT("mail.example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 	c := &Checker{Resolver: z}
 	ip := netip.MustParseAddr("192.0.2.1")

@@ -9,12 +9,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // localRulesZone holds the records a wrong design of local rules would
 // change the result of. The receiver's gateway is 203.0.113.2.
-func localRulesZone() *spf.Zone {
-	z := &spf.Zone{}
+func localRulesZone() *spftest.Zone {
+	z := &spftest.Zone{}
 	ip := netip.MustParseAddr
 	z.AddTXT("amx.example", "v=spf1 +a +mx -all")
 	z.AddIP("amx.example", ip("192.0.2.1"))

@@ -530,6 +530,7 @@ func isTopLabel(s string) bool { return domain.TopLabel(s) }
 
 func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -31,8 +31,9 @@ const prefetchInFlight = 8
 const prefetchGrace = 20 * time.Second
 
 // inMemory is implemented by resolvers that answer every query from
-// memory at once, such as Zone: prefetching gains nothing with them.
-type inMemory interface{ inMemory() }
+// memory at once, such as spftest.Zone: prefetching gains nothing with
+// them (see [CachedResolver]).
+type inMemory interface{ InMemory() bool }
 
 // A prefetcher starts the DNS queries that a check's records will need
 // before evaluation reaches them, and hands their answers to evaluation,

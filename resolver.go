@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/spf-go/spf/internal/dnstext"
 )
 
 // RRType is a DNS resource record type, numbered as in the DNS (RFC 1035).
@@ -62,7 +64,7 @@ type Response struct {
 
 	// spf memoizes the SPF record of a TXT answer, selected and parsed,
 	// for the checks that see this Response again (from a Cache or a
-	// Zone): a record is parsed once, not once a check.
+	// spftest.Zone): a record is parsed once, not once a check.
 	spf atomic.Pointer[txtRecord]
 }
 
@@ -187,6 +189,22 @@ var _ Resolver = ResolverFunc(nil)
 // ErrNotFound is what a [Resolver] wraps when a name does not exist or has
 // no records of the type asked for: a void lookup (RFC 7208 section 4.6.4).
 var ErrNotFound = errors.New("spf: no such DNS name or data")
+
+// A zoneKey names one query: a name and a record type.
+type zoneKey struct {
+	name string
+	typ  RRType
+}
+
+// unescapeTXT turns character-strings from miekg/dns's presentation form
+// (with \DDD and \X escapes) into raw bytes.
+func unescapeTXT(strs []string) []string {
+	out := make([]string, len(strs))
+	for i, s := range strs {
+		out[i] = dnstext.Unescape(s)
+	}
+	return out
+}
 
 // timeoutError is the error of a query that got no answer in time.
 type timeoutError struct{ name string }

@@ -57,10 +57,10 @@
 //     A-label form (RFC 8616 section 4).
 //   - Names sent to DNS are lower-cased in ASCII only (RFC 4343); other
 //     bytes, such as those of a PTR name, are sent as they are.
-//   - Zone files (ParseZone, spf check --zone): an SPF (type 99) record is
-//     not served as TXT, since checkers never query type 99 (section 4.4);
-//     the openspf suite's convention of publishing SPF records as TXT
-//     lives in the suite loader only.
+//   - Zone files (spftest.ParseZone, spf check --zone): an SPF (type 99)
+//     record is not served as TXT, since checkers never query type 99
+//     (section 4.4); the openspf suite's convention of publishing SPF
+//     records as TXT lives in the suite loader only.
 //   - A null MAIL FROM is checked as postmaster@<HELO> with the identity
 //     "helo" (sections 2.4 and 4.3); a sender without "@" is a domain with
 //     local part "postmaster".

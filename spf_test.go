@@ -9,10 +9,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
-func testZone() *spf.Zone {
-	z := &spf.Zone{}
+func testZone() *spftest.Zone {
+	z := &spftest.Zone{}
 	z.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 redirect=_spf.example.net")
 	z.AddTXT("_spf.example.net", "v=spf1 a:mx.example.net -all exp=exp.example.net")
 	z.AddTXT("exp.example.net", "%{i} may not send for %{d} (sender %{s}, receiver %{r})")
@@ -90,7 +91,7 @@ func TestCheckOutcome(t *testing.T) {
 }
 
 func TestCheckErrors(t *testing.T) {
-	z := &spf.Zone{}
+	z := &spftest.Zone{}
 	z.AddTXT("two.example", "v=spf1 -all")
 	z.AddTXT("two.example", "v=spf1 +all")
 	z.AddTXT("voids.example", "v=spf1 a:n1.example a:n2.example a:n3.example +all")

@@ -310,7 +310,7 @@ func TestVerdictHostileExplanation(t *testing.T) {
 		"macro sender": "%{s} is not welcome",
 	} {
 		t.Run(name, func(t *testing.T) {
-			zz := &Zone{}
+			zz := &testZone{}
 			zz.AddTXT("evil.example", "v=spf1 -all exp=exp.evil.example")
 			zz.AddTXT("exp.evil.example", exp)
 			c := &Checker{Resolver: zz, Receiver: "mx.example.org"}

@@ -376,8 +376,8 @@ func parseZoneRecord(n *yaml.Node) (ZoneRecord, error) {
 // are published as TXT records instead, unless the name lists TXT records
 // of its own or "TXT: NONE"; a TIMEOUT entry makes
 // the name's queries time out for every type it lists no record of.
-func (sc *Scenario) Zone() (*spf.Zone, error) {
-	z := &spf.Zone{}
+func (sc *Scenario) Zone() (*Zone, error) {
+	z := &Zone{}
 	names := make([]string, 0, len(sc.ZoneData))
 	for name := range sc.ZoneData {
 		names = append(names, name)

@@ -107,3 +107,21 @@ func TopLabel(s string) bool {
 
 func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 func isAlnum(c byte) bool { return isAlpha(c) || '0' <= c && c <= '9' }
+
+// Fold returns name in lower case in ASCII only, as DNS compares names
+// (RFC 4343: other bytes are kept as they are), allocating only if name
+// has upper-case letters.
+func Fold(name string) string {
+	for i := 0; i < len(name); i++ {
+		if 'A' <= name[i] && name[i] <= 'Z' {
+			b := []byte(name)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return name
+}
