@@ -38,7 +38,7 @@ func ExampleChecker_trustedRelays() {
 		TrustedRelays: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
 	}
 	out, _ := c.Check(context.Background(), netip.MustParseAddr("10.1.2.3"), "mx2.example.net", "alice@example.com")
-	v := spf.Policy{Reject: spf.RejectNotPass}.Verdict(nil, &out)
+	v := spf.Policy{MailFrom: spf.RejectNotPass}.Verdict(nil, &out)
 	fmt.Println(out.Result, "/", out.Skipped, "/", v.Action)
 	// Output:
 	// none / trusted relay 10.0.0.0/8 / accept

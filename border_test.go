@@ -144,7 +144,7 @@ func allPolicies() []spf.Policy {
 			for _, perm := range []bool{false, true} {
 				for _, temp := range []bool{false, true} {
 					for _, ro := range []bool{false, true} {
-						ps = append(ps, spf.Policy{Reject: r, HELO: h, RejectPermError: perm, AcceptTempError: temp, ReportOnly: ro})
+						ps = append(ps, spf.Policy{MailFrom: r, HELO: h, RejectPermError: perm, AcceptTempError: temp, ReportOnly: ro})
 					}
 				}
 			}
@@ -203,7 +203,7 @@ func TestBestGuess(t *testing.T) {
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("%+v: the guess changed the verdict (-want +got):\n%s", p, diff)
 				}
-				if tt.wantResult == spf.None && p.Reject != spf.RejectNotPass && got.Action != spf.Accept {
+				if tt.wantResult == spf.None && p.MailFrom != spf.RejectNotPass && got.Action != spf.Accept {
 					t.Errorf("%+v: %v on a none with a guess", p, got.Action)
 				}
 			}

@@ -278,7 +278,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 	out.Result = r.result
 	out.Problem = r.err
 	out.Mechanism, out.MechanismDomain = r.mech, r.mechDomain
-	out.Explanation, out.FromDomain = r.exp, r.fromDomain
+	out.Explanation, out.ExplanationFromDomain = r.exp, r.fromDomain
 	out.Lookups, out.VoidLookups = e.lookups, e.voids
 	out.Authenticated = e.authenticated
 	out.LocalRule = r.local

@@ -125,7 +125,7 @@ func checkOutputs(t *testing.T, o *Outcome, authservID string) {
 		t.Errorf("Authentication-Results (-want +got):\n%s\n%q", diff, ar)
 	}
 
-	for _, pol := range []Policy{{}, {Reject: RejectNotPass, HELO: RejectNotPass, RejectPermError: true}} {
+	for _, pol := range []Policy{{}, {MailFrom: RejectNotPass, HELO: RejectNotPass, RejectPermError: true}} {
 		v := pol.Verdict(nil, o)
 		if err := replyError(&v); err != nil {
 			t.Errorf("%v in %q", err, v.Reply())

@@ -175,8 +175,8 @@ func TestHostileExplanation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &spf.Checker{Resolver: z}
 			out, _ := c.Check(context.Background(), ip, "h.example", tt.sender)
-			if out.Result != spf.Fail || !out.FromDomain {
-				t.Fatalf("result %v (from domain %v), want fail with the domain's explanation", out.Result, out.FromDomain)
+			if out.Result != spf.Fail || !out.ExplanationFromDomain {
+				t.Fatalf("result %v (from domain %v), want fail with the domain's explanation", out.Result, out.ExplanationFromDomain)
 			}
 			if diff := cmp.Diff(tt.want, out.Explanation); diff != "" {
 				t.Errorf("explanation (-want +got):\n%s", diff)

@@ -55,7 +55,7 @@ func TestLocalRules(t *testing.T) {
 		MechanismDomain string
 		LocalRule       bool
 		Lookups         int
-		FromDomain      bool
+		ExplanationFromDomain      bool
 	}
 	tests := []struct {
 		name   string
@@ -78,7 +78,7 @@ func TestLocalRules(t *testing.T) {
 		{"-all, gateway", "ip4:" + gw, gw, "deny.example",
 			want{Result: spf.Pass, Mechanism: "ip4:" + gw, LocalRule: true}},
 		{"-all, a published fail stays fail", "ip4:" + gw, "198.51.100.9", "deny.example",
-			want{Result: spf.Fail, Mechanism: "-all", MechanismDomain: "deny.example", FromDomain: true}},
+			want{Result: spf.Fail, Mechanism: "-all", MechanismDomain: "deny.example", ExplanationFromDomain: true}},
 		{"a local qualifier decides", "-ip4:198.51.100.9", "198.51.100.9", "mxq.example",
 			want{Result: spf.Fail, Mechanism: "-ip4:198.51.100.9", LocalRule: true, Lookups: 1}},
 		{"redirect: before the redirect, in the top record", "ip4:" + gw, gw, "redir.example",
@@ -126,7 +126,7 @@ func TestLocalRules(t *testing.T) {
 			}
 			c := &spf.Checker{Resolver: zone, LocalRules: rules}
 			out, _ := c.Check(context.Background(), netip.MustParseAddr(tt.ip), "mail.example.org", "user@"+tt.domain)
-			got := want{out.Result, out.Mechanism, out.MechanismDomain, out.LocalRule, out.Lookups, out.FromDomain}
+			got := want{out.Result, out.Mechanism, out.MechanismDomain, out.LocalRule, out.Lookups, out.ExplanationFromDomain}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Check(%s, user@%s) with local rules %q (-want +got):\n%s", tt.ip, tt.domain, tt.rules, diff)
 			}

@@ -16,35 +16,35 @@ type Kind uint8
 
 // The kinds of term. The mechanisms come first, then the modifiers.
 const (
-	KindAll      Kind = iota + 1 // all (section 5.1)
-	KindInclude                  // include:<domain> (section 5.2)
-	KindA                        // a[:<domain>][<dual-cidr>] (section 5.3)
-	KindMX                       // mx[:<domain>][<dual-cidr>] (section 5.4)
-	KindPTR                      // ptr[:<domain>] (section 5.5)
-	KindIP4                      // ip4:<network>[/<len>] (section 5.6)
-	KindIP6                      // ip6:<network>[/<len>] (section 5.6)
-	KindExists                   // exists:<domain> (section 5.7)
-	KindRedirect                 // redirect=<domain> (section 6.1)
-	KindExp                      // exp=<domain> (section 6.2)
-	KindUnknown                  // any other modifier, name=value (section 6)
+	KindAll             Kind = iota + 1 // all (section 5.1)
+	KindInclude                         // include:<domain> (section 5.2)
+	KindA                               // a[:<domain>][<dual-cidr>] (section 5.3)
+	KindMX                              // mx[:<domain>][<dual-cidr>] (section 5.4)
+	KindPTR                             // ptr[:<domain>] (section 5.5)
+	KindIP4                             // ip4:<network>[/<len>] (section 5.6)
+	KindIP6                             // ip6:<network>[/<len>] (section 5.6)
+	KindExists                          // exists:<domain> (section 5.7)
+	KindRedirect                        // redirect=<domain> (section 6.1)
+	KindExp                             // exp=<domain> (section 6.2)
+	KindUnknownModifier                 // any other modifier, name=value (section 6)
 )
 
 var kindNames = [...]string{
-	KindAll:      "all",
-	KindInclude:  "include",
-	KindA:        "a",
-	KindMX:       "mx",
-	KindPTR:      "ptr",
-	KindIP4:      "ip4",
-	KindIP6:      "ip6",
-	KindExists:   "exists",
-	KindRedirect: "redirect",
-	KindExp:      "exp",
-	KindUnknown:  "unknown-modifier",
+	KindAll:             "all",
+	KindInclude:         "include",
+	KindA:               "a",
+	KindMX:              "mx",
+	KindPTR:             "ptr",
+	KindIP4:             "ip4",
+	KindIP6:             "ip6",
+	KindExists:          "exists",
+	KindRedirect:        "redirect",
+	KindExp:             "exp",
+	KindUnknownModifier: "unknown-modifier",
 }
 
 // String returns the mechanism or modifier name as written in records,
-// such as "include", or "unknown-modifier" for KindUnknown.
+// such as "include", or "unknown-modifier" for KindUnknownModifier.
 func (k Kind) String() string {
 	if k > 0 && int(k) < len(kindNames) {
 		return kindNames[k]
@@ -121,7 +121,7 @@ type Term struct {
 // Name returns the name of an unknown modifier (RFC 7208 section 6) as
 // written, and "" for other kinds of term.
 func (t *Term) Name() string {
-	if t.Kind != KindUnknown {
+	if t.Kind != KindUnknownModifier {
 		return ""
 	}
 	name, _, _ := strings.Cut(t.Text, "=")
@@ -131,7 +131,7 @@ func (t *Term) Name() string {
 // Value returns the value of an unknown modifier, a macro string not yet
 // expanded, and "" for other kinds of term.
 func (t *Term) Value() string {
-	if t.Kind != KindUnknown {
+	if t.Kind != KindUnknownModifier {
 		return ""
 	}
 	_, value, _ := strings.Cut(t.Text, "=")
@@ -149,7 +149,7 @@ func (t *Term) String() string {
 
 func (t *Term) appendTo(b *strings.Builder) {
 	switch t.Kind {
-	case KindUnknown:
+	case KindUnknownModifier:
 		b.WriteString(t.Text)
 		return
 	case KindRedirect, KindExp:
@@ -324,7 +324,7 @@ func parseTerm(t *Term, s string) (msg string) {
 		case equalFold(name, "exp"):
 			t.Kind = KindExp
 		default:
-			t.Kind = KindUnknown
+			t.Kind = KindUnknownModifier
 			if off, m := checkMacroString(value, true); m != "" {
 				return fmt.Sprintf("%s (at %d in the value)", m, off)
 			}

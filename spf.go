@@ -202,14 +202,14 @@ type Outcome struct {
 	MechanismDomain string
 	// Explanation is set with a fail: the domain's explanation (exp=,
 	// RFC 7208 section 6.2) when it gave one, else the Checker's default,
-	// both macro-expanded. FromDomain reports which. It carries text from
+	// both macro-expanded. ExplanationFromDomain reports which. It carries text from
 	// the SMTP client (the sender, the HELO name) and from DNS (the exp=
 	// record, PTR names through %{p}), cleaned and capped: it is printable
 	// US-ASCII (every other byte, such as CR, LF, NUL, ESC or 8-bit, is
 	// replaced by "?") and at most 1,024 bytes, cut there if longer. Escape
 	// it still for the place it goes to (a header, HTML, a quoted string).
-	Explanation string
-	FromDomain  bool
+	Explanation           string
+	ExplanationFromDomain bool
 	// Problem is what caused a temperror or permerror; nil otherwise. It
 	// wraps one of the package's Err values, such as [ErrSyntax]; its text
 	// may quote client and DNS text. A Problem that wraps

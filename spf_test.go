@@ -44,7 +44,7 @@ func TestCheckOutcome(t *testing.T) {
 		{
 			name: "fail explained by the redirect target", ip: "203.0.113.9", helo: "mail.example.org", from: "alice@example.com",
 			want: spf.Outcome{Result: spf.Fail, Domain: "example.com", Mechanism: "-all", MechanismDomain: "_spf.example.net", Lookups: 2,
-				Explanation: "203.0.113.9 may not send for _spf.example.net (sender alice@example.com, receiver mx.receiver.example)", FromDomain: true},
+				Explanation: "203.0.113.9 may not send for _spf.example.net (sender alice@example.com, receiver mx.receiver.example)", ExplanationFromDomain: true},
 		},
 		{
 			name: "null sender is the HELO identity", ip: "203.0.113.5", helo: "mail.example.org", from: "",

@@ -181,7 +181,7 @@ func New(out *spf.Outcome, events []spf.Event) *Explanation {
 		Term:                  clean(out.Mechanism, maxName),
 		TermDomain:            clean(out.MechanismDomain, maxName),
 		DomainExplanation:     clean(out.Explanation, maxRecord),
-		ExplanationFromDomain: out.FromDomain,
+		ExplanationFromDomain: out.ExplanationFromDomain,
 		Lookups:               out.Lookups,
 		MaxLookups:            spf.DefaultMaxLookups,
 		VoidLookups:           out.VoidLookups,

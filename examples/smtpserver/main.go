@@ -137,7 +137,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	v := s.cfg.policy.Verdict(s.helo, &out)
 	if v.Action != spf.Accept {
 		s.cfg.logf("%s: %s MAIL FROM:<%s> HELO %s: %s %d %s (%s)",
-			s.ip, v.Action, from, s.heloName, v.Outcome.Identity, v.Code, v.Status(), v.Outcome.Result)
+			s.ip, v.Action, from, s.heloName, v.Outcome.Identity, v.Code, v.EnhancedStatus(), v.Outcome.Result)
 		return smtpError(&v)
 	}
 	s.mailFrom, s.from = &out, from
@@ -151,7 +151,7 @@ func smtpError(v *spf.Verdict) *smtp.SMTPError {
 	lines := make([]string, len(v.Lines))
 	for i, line := range v.Lines {
 		if i < len(v.Lines)-1 {
-			line = v.Status() + " " + line
+			line = v.EnhancedStatus() + " " + line
 		}
 		lines[i] = line
 	}
@@ -229,7 +229,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	var p spf.Policy
 	var ok bool
-	if p.Reject, ok = parseLevel(*reject); !ok {
+	if p.MailFrom, ok = parseLevel(*reject); !ok {
 		fmt.Fprintf(stderr, "smtpserver: invalid -reject %q\n", *reject)
 		return 2
 	}

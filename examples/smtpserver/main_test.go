@@ -205,7 +205,7 @@ func TestVerdicts(t *testing.T) {
 			text: "try again later"},
 		{name: "temperror accepted", policy: spf.Policy{AcceptTempError: true}, helo: "mail.example.com", from: "x@down.example"},
 		{name: "none accepted", helo: "mail.example.com", from: "x@nowhere.example"},
-		{name: "none rejected", policy: spf.Policy{Reject: spf.RejectNotPass}, helo: "mail.example.com", from: "x@nowhere.example",
+		{name: "none rejected", policy: spf.Policy{MailFrom: spf.RejectNotPass}, helo: "mail.example.com", from: "x@nowhere.example",
 			code: 550, status: "5.7.1", text: "gave none"},
 	}
 	for _, tt := range tests {
