@@ -145,7 +145,7 @@ type paddedCounter struct {
 
 var (
 	_ Resolver       = (*Cache)(nil)
-	_ CachedResolver = (*Cache)(nil)
+	_ MemoryResolver = (*Cache)(nil)
 )
 
 type cacheKey struct {
@@ -374,7 +374,7 @@ func (c *Cache) Lookup(ctx context.Context, name string, typ RRType) (*Response,
 
 // LookupCached returns the answer to the query if the cache holds it,
 // with found true, and asks no one otherwise. It makes a Cache a
-// [CachedResolver]; it counts neither hits nor misses.
+// [MemoryResolver]; it counts neither hits nor misses.
 func (c *Cache) LookupCached(name string, typ RRType) (resp *Response, found bool, err error) {
 	c.init()
 	k := cacheKey{foldName(name), typ}

@@ -44,7 +44,7 @@ type evaluation struct {
 	ptrNames []string // for %{p}
 
 	prefetch bool           // pf is in use (Checker.NoPrefetch is false)
-	peek     CachedResolver // res, if it can answer at once from memory
+	peek     MemoryResolver // res, if it can answer at once from memory
 	missed   bool           // a query had to wait: prefetching is on
 	frames   []frame        // the records under evaluation, outermost first
 	pf       prefetcher
@@ -253,7 +253,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		defer e.pf.stop()
 		// Prefetching starts with the first query that has to wait; a
 		// check whose answers are all in a cache never needs it.
-		e.peek, _ = e.res.(CachedResolver)
+		e.peek, _ = e.res.(MemoryResolver)
 		e.missed = e.peek == nil
 	}
 	if e.limit = c.timeLimit(); e.limit > 0 {

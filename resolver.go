@@ -190,6 +190,25 @@ var _ Resolver = ResolverFunc(nil)
 // no records of the type asked for: a void lookup (RFC 7208 section 4.6.4).
 var ErrNotFound = errors.New("spf: no such DNS name or data")
 
+// A MemoryResolver is a [Resolver] that can answer without waiting when
+// it holds the answer in memory, and tell when it does not: a [Cache], or
+// an in-memory zone such as spftest.Zone. A [Checker] asks it first and
+// starts no background query (prefetching) for an answer already at hand.
+//
+// A MemoryResolver that holds every answer may also have the method
+//
+//	InMemory() bool
+//
+// and return true from it: a Checker then never prefetches with it, since
+// no query waits, and puts no deadline (Checker.Timeout) on a context
+// that no query waits on. spftest.Zone does so.
+type MemoryResolver interface {
+	Resolver
+	// LookupCached returns what Lookup would return for the query, with
+	// found true, if it can answer at once; otherwise found is false.
+	LookupCached(name string, typ RRType) (resp *Response, found bool, err error)
+}
+
 // A zoneKey names one query: a name and a record type.
 type zoneKey struct {
 	name string

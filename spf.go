@@ -286,7 +286,7 @@ type Checker struct {
 	Timeout time.Duration
 	// NoPrefetch turns prefetching off. By default, once a query of a
 	// check has to wait on DNS (its answer is not in the memory of a
-	// [CachedResolver] such as [Cache]), the check starts the queries that
+	// [MemoryResolver] such as [Cache]), the check starts the queries that
 	// the terms of the records under evaluation will need, concurrently,
 	// and goes on starting them for each record it parses; evaluation uses
 	// the answers in the order of RFC 7208, so results, explanations and

@@ -18,7 +18,7 @@ type testZone struct {
 	timeouts map[string]bool
 }
 
-var _ CachedResolver = (*testZone)(nil)
+var _ MemoryResolver = (*testZone)(nil)
 
 func (z *testZone) add(name string, typ RRType, edit func(r *Response)) {
 	if z.answers == nil {

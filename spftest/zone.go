@@ -29,7 +29,7 @@ import (
 // The zero Zone is empty and ready to use. A Zone is safe for concurrent
 // use, including adding records while lookups run.
 //
-// A Zone is a [spf.CachedResolver] whose LookupCached always finds its
+// A Zone is a [spf.MemoryResolver] whose LookupCached always finds its
 // answer, and its InMemory method reports true: an [spf.Checker] does not
 // prefetch with it, since no query waits.
 type Zone struct {
@@ -167,16 +167,16 @@ func (z *Zone) Lookup(ctx context.Context, name string, typ spf.RRType) (*spf.Re
 }
 
 // LookupCached answers as Lookup does: a Zone has every answer at hand.
-// It makes a Zone a [CachedResolver].
+// It makes a Zone a [MemoryResolver].
 func (z *Zone) LookupCached(name string, typ spf.RRType) (resp *spf.Response, found bool, err error) {
 	resp, err = z.lookup(name, typ)
 	return resp, true, err
 }
 
-var _ spf.CachedResolver = (*Zone)(nil)
+var _ spf.MemoryResolver = (*Zone)(nil)
 
 // InMemory reports true: a Zone answers every query from memory at once,
-// so an [spf.Checker] does not prefetch with it (see [spf.CachedResolver]).
+// so an [spf.Checker] does not prefetch with it (see [spf.MemoryResolver]).
 func (z *Zone) InMemory() bool { return true }
 
 func (z *Zone) lookup(name string, typ spf.RRType) (*spf.Response, error) {
