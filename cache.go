@@ -107,9 +107,11 @@ type Cache struct {
 	// MaxBytes bounds the memory the answers kept hold, in bytes; if
 	// zero, DefaultCacheBytes.
 	MaxBytes int
-	// MinTTL and MaxTTL clamp the TTL of every answer kept; a zero
-	// MaxTTL means DefaultCacheMaxTTL.
-	MinTTL, MaxTTL time.Duration
+	// MinTTL is the least TTL an answer is kept for.
+	MinTTL time.Duration
+	// MaxTTL is the longest TTL an answer is kept for; if zero,
+	// DefaultCacheMaxTTL.
+	MaxTTL time.Duration
 	// NegativeTTL is how long a void answer that carries no TTL is kept;
 	// if zero, DefaultNegativeTTL.
 	NegativeTTL time.Duration
@@ -253,8 +255,10 @@ type cacheFlight struct {
 
 // CacheStats are a [Cache]'s counters since it was made.
 type CacheStats struct {
-	// Hits counts lookups answered from memory, Misses the others.
-	Hits, Misses uint64
+	// Hits counts lookups answered from memory.
+	Hits uint64
+	// Misses counts lookups not answered from memory.
+	Misses uint64
 	// Queries counts the lookups passed to the Resolver behind the
 	// cache: Misses less those that waited for an identical lookup in
 	// flight.

@@ -50,12 +50,12 @@ func TestLocalRules(t *testing.T) {
 	t.Parallel()
 	const gw = "203.0.113.2"
 	type want struct {
-		Result          spf.Result
-		Mechanism       string
-		MechanismDomain string
-		LocalRule       bool
-		Lookups         int
-		ExplanationFromDomain      bool
+		Result                spf.Result
+		Mechanism             string
+		MechanismDomain       string
+		LocalRule             bool
+		Lookups               int
+		ExplanationFromDomain bool
 	}
 	tests := []struct {
 		name   string

@@ -99,13 +99,17 @@ func (q Qualifier) Result() Result {
 // record's text, and the name and value of an unknown modifier are read
 // from Text by [Term.Name] and [Term.Value].
 type Term struct {
+	// Kind is the mechanism or modifier the term is.
 	Kind Kind
 	// Qualifier is the qualifier of a mechanism, QualifierPass where the
 	// record gives none. It is zero for modifiers.
 	Qualifier Qualifier
-	// CIDR4 and CIDR6 are the prefix lengths of a and mx, 32 and 128
-	// where the record gives none.
-	CIDR4, CIDR6 uint8
+	// CIDR4 is the IPv4 prefix length of a and mx, 32 where the record
+	// gives none.
+	CIDR4 uint8
+	// CIDR6 is the IPv6 prefix length of a and mx, 128 where the record
+	// gives none.
+	CIDR6 uint8
 	// Offset is where the term starts in the record text.
 	Offset int32
 	// Domain is the domain-spec of include, a, mx, ptr, exists, redirect

@@ -100,6 +100,7 @@ type Policy struct {
 // A Verdict is what a receiver does about SPF at one step of an SMTP
 // transaction, and the reply it gives (RFC 7208 section 8).
 type Verdict struct {
+	// Action is what the receiver does: Accept, Reject or Defer.
 	Action Action
 	// Code is the SMTP reply code: 550 for Reject, 451 for Defer, 0 for
 	// Accept (the caller replies as it would without SPF).
@@ -120,12 +121,13 @@ type Verdict struct {
 	// Outcome is the check that decided a Reject or Defer; nil for Accept.
 	Outcome *Outcome
 	// ReportOnly is set when Policy.ReportOnly turned a Reject or Defer
-	// into this Accept: Would is then the action an enforcing Policy
-	// would have taken, and Code, EnhancedCode, Lines and Outcome are
-	// those of its verdict (see [Verdict.WouldReply]). Would is Accept
-	// otherwise.
+	// into this Accept: Code, EnhancedCode, Lines and Outcome are then
+	// those of the verdict an enforcing Policy would have given (see
+	// [Verdict.WouldReply]).
 	ReportOnly bool
-	Would      Action
+	// Would is the action an enforcing Policy would have taken where
+	// ReportOnly is set; Accept otherwise.
+	Would Action
 }
 
 // Reply returns the verdict as an SMTP reply, every line with the reply
