@@ -379,7 +379,7 @@ func (e *evaluation) evalMechanisms(terms []Term, domain string, depth int, want
 			}
 		}
 		matched, fail := e.match(t, domain, depth)
-		e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, Matched: matched, Err: errOf(fail)})
+		e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Matched: matched, Err: errOf(fail)})
 		if fail != nil {
 			return *fail, true
 		}
@@ -411,14 +411,14 @@ func (e *evaluation) evalRedirect(terms []Term, domain string, depth int, wantEx
 		}
 		if e.env.matchesNothing(t.Domain) {
 			// The record ends as if it had no redirect.
-			e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text})
+			e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind})
 			return hostResult{}, false
 		}
 		target, ok := e.expandDomain(t.Domain)
 		if r := e.expired(domain); r != nil {
 			return *r, true // also where %{p} ran out of time
 		}
-		e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, Matched: true})
+		e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Matched: true})
 		if !ok || !multiLabel(target) {
 			// Section 4.3: a malformed or single-label target is "none"
 			// at once, which redirect turns into a permerror (6.1).
@@ -453,7 +453,7 @@ func (e *evaluation) countLookup(depth int, domain string, t *Term) (r hostResul
 	}
 	e.lookups-- // the term is not evaluated
 	err := fmt.Errorf("%w: %q in the record of %s would be number %d of %d", ErrTooManyLookups, t.Text, domain, e.lookups+1, e.maxLookups)
-	e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, Err: err})
+	e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Err: err})
 	return e.permError(err), true
 }
 
@@ -465,7 +465,7 @@ func (e *evaluation) countVoid(depth int, domain string, t *Term) *hostResult {
 		return nil
 	}
 	err := fmt.Errorf("%w: %q in the record of %s is void lookup number %d of %d", ErrTooManyVoidLookups, t.Text, domain, e.voids, e.maxVoids)
-	e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, Err: err})
+	e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Err: err})
 	r := e.permError(err)
 	return &r
 }
@@ -570,7 +570,7 @@ func (e *evaluation) matchMX(t *Term, domain, target string, depth int) (bool, *
 	}
 	if len(resp.Names) > e.maxMX {
 		err := fmt.Errorf("%w: %q at %s gives %d MX names, more than %d", ErrTooManyMXNames, t.Text, target, len(resp.Names), e.maxMX)
-		e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, Err: err})
+		e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Err: err})
 		r := e.permError(err)
 		return false, &r
 	}

@@ -62,6 +62,9 @@ type Event struct {
 	// EventTerm and EventLimit, and for EventResult the term that
 	// decided the result, if one matched; DNS text.
 	Term string
+	// TermKind is the kind of Term, for EventTerm and EventLimit, so
+	// that a trace need not parse Term again; zero otherwise.
+	TermKind Kind
 	// Matched reports, for EventTerm, whether the term matched.
 	Matched bool
 	// Name is the name queried, for EventQuery.
