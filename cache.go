@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/spf-go/spf/internal/domain"
 )
 
 // Defaults of a [Cache]'s settings.
@@ -319,20 +321,8 @@ func (c *Cache) shard(name string) *cacheShard {
 	return &c.shards[maphash.String(c.seed, name)&uint64(len(c.shards)-1)]
 }
 
-// foldName returns name in lower case, allocating only if it has upper
-// case letters.
-func foldName(name string) string {
-	for i := 0; i < len(name); i++ {
-		if 'A' <= name[i] && name[i] <= 'Z' {
-			b := []byte(name)
-			for j := i; j < len(b); j++ {
-				b[j] = lower(b[j])
-			}
-			return string(b)
-		}
-	}
-	return name
-}
+// foldName returns name in lower case in ASCII only (see [domain.Fold]).
+func foldName(name string) string { return domain.Fold(name) }
 
 // get returns the unexpired entry for k; touch marks it used.
 func (sh *cacheShard) get(k cacheKey, now time.Duration, touch bool) (cacheEntry, bool) {

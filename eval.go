@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf-go/spf/internal/domain"
 	"golang.org/x/net/idna"
 )
 
@@ -807,23 +808,9 @@ func multiLabel(name string) bool {
 	return strings.IndexByte(name, '.') > 0
 }
 
-// validQueryName reports whether name can be queried: 1 to 253 bytes in
-// labels of 1 to 63 bytes.
-func validQueryName(name string) bool {
-	if name == "" || len(name) > 253 {
-		return false
-	}
-	start := 0
-	for i := 0; i <= len(name); i++ {
-		if i == len(name) || name[i] == '.' {
-			if n := i - start; n == 0 || n > 63 {
-				return false
-			}
-			start = i + 1
-		}
-	}
-	return true
-}
+// validQueryName reports whether name can be queried (see
+// [domain.Queryable]).
+func validQueryName(name string) bool { return domain.Queryable(name) }
 
 // query sends one DNS query. void reports no such name or no data; err is
 // a temporary failure, wrapping ErrDNS.
