@@ -281,7 +281,8 @@ func appendReverseName(dst []byte, addr netip.Addr) []byte {
 }
 
 // systemResolver is the Resolver of a Checker that has none. It holds no
-// answers, only the server list it reads once from /etc/resolv.conf.
+// answers, only the server list it reads from /etc/resolv.conf, again
+// when the file changes (see resolvConf).
 var systemResolver = &fallbackResolver{}
 
 // A fallbackResolver is a [DNSResolver] on the system's servers, or a
