@@ -25,9 +25,10 @@ const NegativeTTL = 60 * time.Second
 const maxChain = 16
 
 // A Server is a DNS server, on 127.0.0.1 unless [StartServerAt] is given
-// another address, over UDP and TCP on the same port, that answers authoritatively from an [Zone]: real DNS over
-// real sockets for tests of DNS clients, such as [spf.DNSResolver], and
-// of mail servers that check SPF with them.
+// another address, over UDP and TCP on the same port, that answers
+// authoritatively from a [Zone]: real DNS over real sockets for tests of
+// DNS clients, such as [spf.DNSResolver], and of mail servers that check
+// SPF with them.
 //
 // It answers as an authoritative server of every name would (RFC 1034
 // section 4.3.2, RFC 1035 section 4.1):
@@ -37,7 +38,7 @@ const maxChain = 16
 //     the records of its target (and of the target's target...), so that
 //     clients' CNAME handling is exercised; a chain longer than 16 is
 //     answered with SERVFAIL.
-//   - NXDOMAIN for a name the zone does not hold ([Zone]),
+//   - NXDOMAIN for a name the zone does not hold,
 //     NOERROR with no records (NODATA) for a name with no records of the
 //     type; both with an SOA record in the authority section, whose TTL
 //     and MINIMUM are [NegativeTTL].
@@ -79,6 +80,7 @@ type Query struct {
 	// form is a space here), without the trailing dot, in the case the
 	// client sent.
 	Name string
+	// Type is the record type asked for.
 	Type spf.RRType
 	// TCP reports that the query came over TCP rather than UDP.
 	TCP bool
