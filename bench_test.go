@@ -76,7 +76,7 @@ var checkCases = []struct {
 	{"mxinclude-nomatch", "198.18.0.1", "alice@chain.example.org", spf.Fail},
 }
 
-// BenchmarkCheck evaluates whole checks against an in-memory [spf.Zone],
+// BenchmarkCheck evaluates whole checks against an in-memory [spftest.Zone],
 // with prefetching on (the default) and off. Sub-benchmarks are named
 // work=<workload>/prefetch=<on|off>, so that "benchstat -col /prefetch"
 // puts the two side by side.

@@ -32,6 +32,7 @@ const (
 // the connection (Outcome.Skipped). Only Reason and the field it names are
 // set.
 type Skip struct {
+	// Reason says why the check was skipped.
 	Reason SkipReason
 	// Relay is the prefix of Checker.TrustedRelays that holds the client.
 	Relay netip.Prefix

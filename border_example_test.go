@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // A receiver whose antispam gateway (203.0.113.2) relays mail: the local
@@ -18,7 +19,7 @@ func ExampleParseLocalRules() {
 		fmt.Println(err)
 		return
 	}
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 	c := &spf.Checker{Resolver: zone, LocalRules: rules}
 	for _, ip := range []string{"203.0.113.2", "198.51.100.7"} {
@@ -33,11 +34,11 @@ func ExampleParseLocalRules() {
 // A trusted relay is not checked at all, and every policy accepts it.
 func ExampleChecker_trustedRelays() {
 	c := &spf.Checker{
-		Resolver:      &spf.Zone{},
+		Resolver:      &spftest.Zone{},
 		TrustedRelays: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
 	}
 	out, _ := c.Check(context.Background(), netip.MustParseAddr("10.1.2.3"), "mx2.example.net", "alice@example.com")
-	v := spf.Policy{Reject: spf.RejectNotPass}.Verdict(nil, &out)
+	v := spf.Policy{MailFrom: spf.RejectNotPass}.Verdict(nil, &out)
 	fmt.Println(out.Result, "/", out.Skipped, "/", v.Action)
 	// Output:
 	// none / trusted relay 10.0.0.0/8 / accept
@@ -45,7 +46,7 @@ func ExampleChecker_trustedRelays() {
 
 // Report-only: log what SPF would reject before enforcing it.
 func ExamplePolicy_reportOnly() {
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 -all")
 	out, _ := (&spf.Checker{Resolver: zone}).Check(context.Background(), netip.MustParseAddr("198.51.100.7"), "mail.example.com", "alice@example.com")
 	v := spf.Policy{ReportOnly: true}.Verdict(nil, &out)

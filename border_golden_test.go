@@ -63,7 +63,7 @@ func TestGoldenBorderHeaders(t *testing.T) {
 					t.Errorf("Received-SPF %s=%q, want %q", k, got, want)
 				}
 			}
-			v := Policy{Reject: RejectNotPass}.Verdict(nil, &out)
+			v := Policy{MailFrom: RejectNotPass}.Verdict(nil, &out)
 			checkReply(t, &v)
 			ro := Policy{ReportOnly: true}.Verdict(nil, &out)
 			got := fmt.Sprintf("%s\r\n%s\r\n\r\nverdict (reject all but pass): %s\r\n%s\r\nverdict (report-only): %s (would %s)\r\n%s",

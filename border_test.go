@@ -13,8 +13,8 @@ import (
 
 // borderZone: strict.example fails everyone but its own network; the
 // forwarders authorize 198.51.100.0/24 by SPF or by PTR name.
-func borderZone() *spf.Zone {
-	z := &spf.Zone{}
+func borderZone() *spftest.Zone {
+	z := &spftest.Zone{}
 	ip := netip.MustParseAddr
 	z.AddTXT("strict.example", "v=spf1 ip4:192.0.2.0/28 -all")
 	z.AddTXT("fwd.example", "v=spf1 ip4:198.51.100.0/28 -all")
@@ -144,7 +144,7 @@ func allPolicies() []spf.Policy {
 			for _, perm := range []bool{false, true} {
 				for _, temp := range []bool{false, true} {
 					for _, ro := range []bool{false, true} {
-						ps = append(ps, spf.Policy{Reject: r, HELO: h, RejectPermError: perm, AcceptTempError: temp, ReportOnly: ro})
+						ps = append(ps, spf.Policy{MailFrom: r, HELO: h, RejectPermError: perm, AcceptTempError: temp, ReportOnly: ro})
 					}
 				}
 			}
@@ -203,7 +203,7 @@ func TestBestGuess(t *testing.T) {
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("%+v: the guess changed the verdict (-want +got):\n%s", p, diff)
 				}
-				if tt.wantResult == spf.None && p.Reject != spf.RejectNotPass && got.Action != spf.Accept {
+				if tt.wantResult == spf.None && p.MailFrom != spf.RejectNotPass && got.Action != spf.Accept {
 					t.Errorf("%+v: %v on a none with a guess", p, got.Action)
 				}
 			}

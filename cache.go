@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/spf-go/spf/internal/domain"
 )
 
 // Defaults of a [Cache]'s settings.
@@ -107,9 +109,11 @@ type Cache struct {
 	// MaxBytes bounds the memory the answers kept hold, in bytes; if
 	// zero, DefaultCacheBytes.
 	MaxBytes int
-	// MinTTL and MaxTTL clamp the TTL of every answer kept; a zero
-	// MaxTTL means DefaultCacheMaxTTL.
-	MinTTL, MaxTTL time.Duration
+	// MinTTL is the least TTL an answer is kept for.
+	MinTTL time.Duration
+	// MaxTTL is the longest TTL an answer is kept for; if zero,
+	// DefaultCacheMaxTTL.
+	MaxTTL time.Duration
 	// NegativeTTL is how long a void answer that carries no TTL is kept;
 	// if zero, DefaultNegativeTTL.
 	NegativeTTL time.Duration
@@ -145,7 +149,7 @@ type paddedCounter struct {
 
 var (
 	_ Resolver       = (*Cache)(nil)
-	_ CachedResolver = (*Cache)(nil)
+	_ MemoryResolver = (*Cache)(nil)
 )
 
 type cacheKey struct {
@@ -253,8 +257,10 @@ type cacheFlight struct {
 
 // CacheStats are a [Cache]'s counters since it was made.
 type CacheStats struct {
-	// Hits counts lookups answered from memory, Misses the others.
-	Hits, Misses uint64
+	// Hits counts lookups answered from memory.
+	Hits uint64
+	// Misses counts lookups not answered from memory.
+	Misses uint64
 	// Queries counts the lookups passed to the Resolver behind the
 	// cache: Misses less those that waited for an identical lookup in
 	// flight.
@@ -315,20 +321,8 @@ func (c *Cache) shard(name string) *cacheShard {
 	return &c.shards[maphash.String(c.seed, name)&uint64(len(c.shards)-1)]
 }
 
-// foldName returns name in lower case, allocating only if it has upper
-// case letters.
-func foldName(name string) string {
-	for i := 0; i < len(name); i++ {
-		if 'A' <= name[i] && name[i] <= 'Z' {
-			b := []byte(name)
-			for j := i; j < len(b); j++ {
-				b[j] = lower(b[j])
-			}
-			return string(b)
-		}
-	}
-	return name
-}
+// foldName returns name in lower case in ASCII only (see [domain.Fold]).
+func foldName(name string) string { return domain.Fold(name) }
 
 // get returns the unexpired entry for k; touch marks it used.
 func (sh *cacheShard) get(k cacheKey, now time.Duration, touch bool) (cacheEntry, bool) {
@@ -374,7 +368,7 @@ func (c *Cache) Lookup(ctx context.Context, name string, typ RRType) (*Response,
 
 // LookupCached returns the answer to the query if the cache holds it,
 // with found true, and asks no one otherwise. It makes a Cache a
-// [CachedResolver]; it counts neither hits nor misses.
+// [MemoryResolver]; it counts neither hits nor misses.
 func (c *Cache) LookupCached(name string, typ RRType) (resp *Response, found bool, err error) {
 	c.init()
 	k := cacheKey{foldName(name), typ}

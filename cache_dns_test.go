@@ -15,7 +15,7 @@ import (
 // the Cache's FailureTTL, and again after it (RFC 9520 section 3.2).
 func TestCacheFailureOverDNS(t *testing.T) {
 	t.Parallel()
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("live.example", "v=spf1 ip4:192.0.2.1 -all")
 	srv := spftest.NewServer(t, zone)
 	srv.SetFault("dead.example", spftest.Fault{Drop: true})

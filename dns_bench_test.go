@@ -15,13 +15,13 @@ import (
 // loadBenchZone reads testdata/bench.zone, the zone of the CPU and DNS
 // benchmarks, which the bench/ module shares: mx, then an include chain
 // two deep, as a small business publishes it, and a record of networks.
-func loadBenchZone() (*spf.Zone, error) {
+func loadBenchZone() (*spftest.Zone, error) {
 	f, err := os.Open(filepath.Join("testdata", "bench.zone"))
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return spf.ParseZone(f, "", "bench.zone")
+	return spftest.ParseZone(f, "", "bench.zone")
 }
 
 // BenchmarkCheckDNS runs whole checks through DNSResolver over loopback

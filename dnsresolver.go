@@ -75,8 +75,10 @@ type DNSResolver struct {
 	// servers to ask, in order, such as "127.0.0.1:53" or "[::1]:53". If
 	// empty, the nameserver lines of ConfigFile are used.
 	Servers []string
-	// ConfigFile is the resolv.conf file Servers default to, read once,
-	// on first use; if empty, "/etc/resolv.conf". Its options are ignored.
+	// ConfigFile is the resolv.conf file Servers default to; if empty,
+	// "/etc/resolv.conf". It is read on first use and again, at most
+	// every 5 seconds, when it changed or could not be read. Its options
+	// are ignored.
 	ConfigFile string
 	// Timeout bounds each exchange with one server: the wait for the UDP
 	// answer, and then, after a truncated UDP answer, the TCP connection
@@ -93,11 +95,9 @@ type DNSResolver struct {
 	// makes up for lost UDP packets; if zero, DefaultDNSAttempts.
 	Attempts int
 
-	once    sync.Once
-	conf    []string
-	confErr error
-	pace    pacer // round trips measured, prefetch queries in flight
-	calls   calls // identical Lookups in flight, merged
+	conf  resolvConf // the servers of ConfigFile (resolvconf.go)
+	pace  pacer      // round trips measured, prefetch queries in flight
+	calls calls      // identical Lookups in flight, merged
 }
 
 var _ Resolver = (*DNSResolver)(nil)
@@ -107,24 +107,7 @@ func (r *DNSResolver) servers() ([]string, error) {
 	if len(r.Servers) > 0 {
 		return r.Servers, nil
 	}
-	r.once.Do(func() {
-		path := r.ConfigFile
-		if path == "" {
-			path = "/etc/resolv.conf"
-		}
-		cc, err := dns.ClientConfigFromFile(path)
-		if err != nil {
-			r.confErr = fmt.Errorf("spf: reading DNS servers: %w", err)
-			return
-		}
-		for _, s := range cc.Servers {
-			r.conf = append(r.conf, net.JoinHostPort(s, cc.Port))
-		}
-		if len(r.conf) == 0 {
-			r.confErr = fmt.Errorf("spf: no DNS server in %s", path)
-		}
-	})
-	return r.conf, r.confErr
+	return r.conf.servers(r.ConfigFile) // resolvconf.go
 }
 
 // Lookup implements [Resolver]: it asks the servers in turn for the

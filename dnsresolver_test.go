@@ -83,7 +83,7 @@ func TestDNSResolverAnswers(t *testing.T) {
 }
 
 func TestDNSResolverInvalidNames(t *testing.T) {
-	srv := spftest.NewServer(t, &spf.Zone{})
+	srv := spftest.NewServer(t, &spftest.Zone{})
 	res := srv.Resolver(time.Second)
 	long := string(make([]byte, 64))
 	for _, name := range []string{"", ".", "a..b", long + ".example", "x." + string(make([]byte, 260))} {
@@ -180,7 +180,7 @@ func TestDNSResolverFaults(t *testing.T) {
 		checkWithin(t, srv.Resolver(time.Second), spf.TempError, time.Second)
 	})
 	t.Run("server down", func(t *testing.T) {
-		srv, err := spftest.StartServer(&spf.Zone{})
+		srv, err := spftest.StartServer(&spftest.Zone{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +188,7 @@ func TestDNSResolverFaults(t *testing.T) {
 		checkWithin(t, srv.Resolver(time.Second), spf.TempError, 2*time.Second)
 	})
 	t.Run("failover to the next server", func(t *testing.T) {
-		down, err := spftest.StartServer(&spf.Zone{})
+		down, err := spftest.StartServer(&spftest.Zone{})
 		if err != nil {
 			t.Fatal(err)
 		}

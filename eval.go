@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf-go/spf/internal/domain"
 	"golang.org/x/net/idna"
 )
 
@@ -44,7 +45,7 @@ type evaluation struct {
 	ptrNames []string // for %{p}
 
 	prefetch bool           // pf is in use (Checker.NoPrefetch is false)
-	peek     CachedResolver // res, if it can answer at once from memory
+	peek     MemoryResolver // res, if it can answer at once from memory
 	missed   bool           // a query had to wait: prefetching is on
 	frames   []frame        // the records under evaluation, outermost first
 	pf       prefetcher
@@ -243,7 +244,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		out.Problem = fmt.Errorf("%w: no client IP address", ErrInvalidInput)
 		return out, out.Problem
 	}
-	if _, ok := e.res.(inMemory); ok {
+	if m, ok := e.res.(inMemory); ok && m.InMemory() {
 		e.prefetch = false
 		e.memory = true
 	}
@@ -252,7 +253,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		defer e.pf.stop()
 		// Prefetching starts with the first query that has to wait; a
 		// check whose answers are all in a cache never needs it.
-		e.peek, _ = e.res.(CachedResolver)
+		e.peek, _ = e.res.(MemoryResolver)
 		e.missed = e.peek == nil
 	}
 	if e.limit = c.timeLimit(); e.limit > 0 {
@@ -277,7 +278,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 	out.Result = r.result
 	out.Problem = r.err
 	out.Mechanism, out.MechanismDomain = r.mech, r.mechDomain
-	out.Explanation, out.FromDomain = r.exp, r.fromDomain
+	out.Explanation, out.ExplanationFromDomain = r.exp, r.fromDomain
 	out.Lookups, out.VoidLookups = e.lookups, e.voids
 	out.Authenticated = e.authenticated
 	out.LocalRule = r.local
@@ -295,31 +296,9 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 		e.emit(Event{Kind: EventResult, Depth: depth, Domain: domain, Term: r.mech, Result: r.result, Err: r.err})
 	}()
 
-	// Section 4.4: the TXT lookup of the domain's records. It does not
-	// count against the limit of DNS-querying terms; a temporary failure
-	// is a temperror, no such name or no data is none.
-	resp, void, err := e.query(depth, TypeTXT, domain)
-	if err != nil {
-		return hostResult{result: TempError, err: err}
-	}
-	if void {
-		return hostResult{result: None}
-	}
-	// Section 4.5: keep the records that start with "v=spf1"; more than
-	// one is a permerror.
-	rec := resp.spfRecord()
-	switch {
-	case rec.found == 0:
-		return hostResult{result: None}
-	case rec.found > 1:
-		return e.permError(fmt.Errorf("%w: %d records at %s", ErrMultipleRecords, rec.found, domain))
-	}
-	e.emit(Event{Kind: EventRecord, Depth: depth, Domain: domain, Record: rec.text})
-
-	// Section 4.6: a syntax error anywhere in the record is a permerror
-	// before any term is evaluated.
-	if rec.err != nil {
-		return e.permError(fmt.Errorf("%w (record of %s)", rec.err, domain))
+	rec, r, ok := e.selectRecord(domain, depth)
+	if !ok {
+		return r
 	}
 	terms := rec.terms
 	if e.prefetch {
@@ -329,79 +308,129 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 			e.prefetchFrames()
 		}
 	}
+	if r, ok := e.evalMechanisms(terms, domain, depth, wantExp); ok {
+		return r
+	}
+	if depth == 0 && e.local != nil {
+		if r, ok := e.localRules(domain); ok { // localrules.go
+			return r
+		}
+	}
+	if r, ok := e.evalRedirect(terms, domain, depth, wantExp); ok {
+		return r
+	}
+	// Section 4.7: no match and no redirect is neutral.
+	return hostResult{result: Neutral}
+}
 
-	// Section 4.6.2: mechanisms are evaluated in order; the first that
-	// matches gives the result.
+// selectRecord finds the SPF record of domain (RFC 7208 sections 4.4 to
+// 4.6), parsed; where there is none or it cannot be evaluated, ok is
+// false and r is the result of check_host().
+func (e *evaluation) selectRecord(domain string, depth int) (rec *txtRecord, r hostResult, ok bool) {
+	// Section 4.4: the TXT lookup of the domain's records. It does not
+	// count against the limit of DNS-querying terms; a temporary failure
+	// is a temperror, no such name or no data is none.
+	resp, void, err := e.query(depth, TypeTXT, domain)
+	if err != nil {
+		return nil, hostResult{result: TempError, err: err}, false
+	}
+	if void {
+		return nil, hostResult{result: None}, false
+	}
+	// Section 4.5: keep the records that start with "v=spf1"; more than
+	// one is a permerror.
+	rec = resp.spfRecord()
+	switch {
+	case rec.found == 0:
+		return nil, hostResult{result: None}, false
+	case rec.found > 1:
+		return nil, e.permError(fmt.Errorf("%w: %d records at %s", ErrMultipleRecords, rec.found, domain)), false
+	}
+	e.emit(Event{Kind: EventRecord, Depth: depth, Domain: domain, Record: rec.text})
+
+	// Section 4.6: a syntax error anywhere in the record is a permerror
+	// before any term is evaluated.
+	if rec.err != nil {
+		return nil, e.permError(fmt.Errorf("%w (record of %s)", rec.err, domain)), false
+	}
+	return rec, hostResult{}, true
+}
+
+// evalMechanisms evaluates the mechanisms of domain's record (RFC 7208
+// section 4.6.2): in order, the first that matches gives the result. ok
+// is false where none matched and nothing ended the evaluation.
+func (e *evaluation) evalMechanisms(terms []Term, domain string, depth int, wantExp bool) (r hostResult, ok bool) {
 	for i := range terms {
 		t := &terms[i]
 		if !t.Kind.IsMechanism() {
 			continue
 		}
 		if r := e.expired(domain); r != nil {
-			return *r
+			return *r, true
 		}
 		if t.Kind == KindAll && depth == 0 && e.local != nil {
 			if r, ok := e.localRules(domain); ok { // localrules.go
-				return r
+				return r, true
 			}
 		}
 		if t.Kind.QueriesDNS() {
 			if r, over := e.countLookup(depth, domain, t); over {
-				return r
+				return r, true
 			}
 		}
 		matched, fail := e.match(t, domain, depth)
-		e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, Matched: matched, Err: errOf(fail)})
+		e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Matched: matched, Err: errOf(fail)})
 		if fail != nil {
-			return *fail
+			return *fail, true
 		}
 		if matched {
 			r := hostResult{result: t.Qualifier.Result(), mech: t.Text, mechDomain: domain}
 			if r.result == Fail && wantExp {
 				r.exp, r.fromDomain = e.explain(terms, depth)
 			}
-			return r
+			return r, true
 		}
 	}
+	return hostResult{}, false
+}
 
-	if depth == 0 && e.local != nil {
-		if r, ok := e.localRules(domain); ok { // localrules.go
-			return r
-		}
-	}
-	// Section 6.1: with no match, a redirect modifier (never present
-	// beside "all", which always matches) replaces this record.
+// evalRedirect follows the redirect modifier of domain's record, if any
+// (RFC 7208 section 6.1): with no match, it replaces the record (it is
+// never present beside "all", which always matches). ok is false where
+// there is none, or its target matches nothing (a non-ASCII local part in
+// %{l} or %{s}, RFC 8616 section 4): the record then ends as if it had
+// none.
+func (e *evaluation) evalRedirect(terms []Term, domain string, depth int, wantExp bool) (r hostResult, ok bool) {
 	for i := range terms {
 		t := &terms[i]
 		if t.Kind != KindRedirect {
 			continue
 		}
 		if r, over := e.countLookup(depth, domain, t); over {
-			return r
+			return r, true
 		}
 		if e.env.matchesNothing(t.Domain) {
 			// The record ends as if it had no redirect.
-			e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text})
-			break
+			e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind})
+			return hostResult{}, false
 		}
 		target, ok := e.expandDomain(t.Domain)
 		if r := e.expired(domain); r != nil {
-			return *r // also where %{p} ran out of time
+			return *r, true // also where %{p} ran out of time
 		}
-		e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, Matched: true})
+		e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Matched: true})
 		if !ok || !multiLabel(target) {
 			// Section 4.3: a malformed or single-label target is "none"
 			// at once, which redirect turns into a permerror (6.1).
-			return e.permError(fmt.Errorf("%w: %s names %q, not a valid domain", ErrNoTargetRecord, t.Text, target))
+			return e.permError(fmt.Errorf("%w: %s names %q, not a valid domain", ErrNoTargetRecord, t.Text, target)), true
 		}
 		r := e.checkHost(target, depth+1, wantExp)
 		if r.result == None {
-			return e.permError(fmt.Errorf("%w: %s (from %s)", ErrNoTargetRecord, t.Text, domain))
+			return e.permError(fmt.Errorf("%w: %s (from %s)", ErrNoTargetRecord, t.Text, domain)), true
 		}
-		return r
+		return r, true
 	}
-	// Section 4.7: no match and no redirect is neutral.
-	return hostResult{result: Neutral}
+	return hostResult{}, false
 }
 
 func errOf(r *hostResult) error {
@@ -424,7 +453,7 @@ func (e *evaluation) countLookup(depth int, domain string, t *Term) (r hostResul
 	}
 	e.lookups-- // the term is not evaluated
 	err := fmt.Errorf("%w: %q in the record of %s would be number %d of %d", ErrTooManyLookups, t.Text, domain, e.lookups+1, e.maxLookups)
-	e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, Err: err})
+	e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Err: err})
 	return e.permError(err), true
 }
 
@@ -436,7 +465,7 @@ func (e *evaluation) countVoid(depth int, domain string, t *Term) *hostResult {
 		return nil
 	}
 	err := fmt.Errorf("%w: %q in the record of %s is void lookup number %d of %d", ErrTooManyVoidLookups, t.Text, domain, e.voids, e.maxVoids)
-	e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, Err: err})
+	e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Err: err})
 	r := e.permError(err)
 	return &r
 }
@@ -541,7 +570,7 @@ func (e *evaluation) matchMX(t *Term, domain, target string, depth int) (bool, *
 	}
 	if len(resp.Names) > e.maxMX {
 		err := fmt.Errorf("%w: %q at %s gives %d MX names, more than %d", ErrTooManyMXNames, t.Text, target, len(resp.Names), e.maxMX)
-		e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, Err: err})
+		e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Err: err})
 		r := e.permError(err)
 		return false, &r
 	}
@@ -778,23 +807,9 @@ func multiLabel(name string) bool {
 	return strings.IndexByte(name, '.') > 0
 }
 
-// validQueryName reports whether name can be queried: 1 to 253 bytes in
-// labels of 1 to 63 bytes.
-func validQueryName(name string) bool {
-	if name == "" || len(name) > 253 {
-		return false
-	}
-	start := 0
-	for i := 0; i <= len(name); i++ {
-		if i == len(name) || name[i] == '.' {
-			if n := i - start; n == 0 || n > 63 {
-				return false
-			}
-			start = i + 1
-		}
-	}
-	return true
-}
+// validQueryName reports whether name can be queried (see
+// [domain.Queryable]).
+func validQueryName(name string) bool { return domain.Queryable(name) }
 
 // query sends one DNS query. void reports no such name or no data; err is
 // a temporary failure, wrapping ErrDNS.

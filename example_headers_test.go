@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // unfold joins a folded header field into one line, for printing.
@@ -18,7 +19,7 @@ func unfold(field string) string {
 // the message once it is accepted. They are folded with CRLF and a tab;
 // unfold shows them on one line.
 func ExampleOutcome_ReceivedSPF() {
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 
 	c := &spf.Checker{Resolver: zone, Receiver: "mx.example.org"}
@@ -36,7 +37,7 @@ func ExampleOutcome_ReceivedSPF() {
 
 // One Authentication-Results field reports both identities.
 func ExampleAuthenticationResults() {
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 	zone.AddTXT("mail.example.com", "v=spf1 a -all")
 	zone.AddIP("mail.example.com", netip.MustParseAddr("192.0.2.1"))
@@ -57,7 +58,7 @@ func ExampleAuthenticationResults() {
 // A Policy turns the checks of a transaction into a reply: here a fail,
 // rejected with the domain's own explanation, and a temperror, deferred.
 func ExamplePolicy_Verdict() {
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all exp=why.example.com")
 	zone.AddTXT("why.example.com", "%{i} is not one of %{d}'s mail servers")
 	zone.SetTimeout("down.example")
@@ -83,7 +84,7 @@ func ExamplePolicy_Verdict() {
 // WhyExplanation, as the Checker's default explanation, points the sender
 // of a fail the domain does not explain at the SPF project's "Why?" page.
 func ExamplePolicy_Verdict_why() {
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 
 	c := &spf.Checker{Resolver: zone, Receiver: "mx.example.org", DefaultExplanation: spf.WhyExplanation}

@@ -8,11 +8,12 @@ import (
 	"strings"
 
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // A Checker with an in-memory zone, as a test of a mail server would use.
 func ExampleChecker_Check() {
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 include:_spf.example.net -all exp=why.example.com")
 	zone.AddTXT("_spf.example.net", "v=spf1 ip6:2001:db8::/32 ~all")
 	zone.AddTXT("why.example.com", "%{i} is not one of %{d}'s mail servers")
@@ -37,7 +38,7 @@ func ExampleChecker_Check() {
 
 // Errors are classified with errors.Is; the result is always set.
 func ExampleChecker_Check_errors() {
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("broken.example", "v=spf1 ip4:192.0.2.1/33 -all")
 	zone.AddTXT("loop.example", "v=spf1 include:loop.example -all")
 	zone.SetTimeout("down.example")
@@ -64,7 +65,7 @@ func ExampleChecker_Check_errors() {
 
 // The trace hook sees each step of an evaluation.
 func ExampleChecker_trace() {
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.org", "v=spf1 a:mail.example.org -all")
 	zone.AddIP("mail.example.org", netip.MustParseAddr("192.0.2.10"))
 
@@ -113,7 +114,7 @@ func ExampleParse() {
 }
 
 func ExampleParseZone() {
-	zone, err := spf.ParseZone(strings.NewReader(`
+	zone, err := spftest.ParseZone(strings.NewReader(`
 $ORIGIN example.net.
 @        TXT "v=spf1 mx -all"
 @        MX  10 mx1

@@ -6,13 +6,14 @@ import (
 	"net/netip"
 
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // The trace fields of a bounce (MAIL FROM:<>): its MAIL FROM check is a
 // check of the HELO name, so the HELO identity is recorded once, in one
 // Authentication-Results field and one Received-SPF field.
 func ExampleTraceHeaders() {
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("mail.example.com", "v=spf1 a -all")
 	zone.AddIP("mail.example.com", netip.MustParseAddr("192.0.2.1"))
 
@@ -33,7 +34,7 @@ func ExampleTraceHeaders() {
 // &smtp.SMTPError{Code: v.Code, EnhancedCode: smtp.EnhancedCode(v.EnhancedCode),
 // Message: v.Message()} every line of the reply carries 5.7.23.
 func ExampleVerdict_Message() {
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 
 	c := &spf.Checker{Resolver: zone, Receiver: "mx.example.org"}

@@ -34,7 +34,7 @@ func FuzzCheckDNS(f *testing.F) {
 		if err != nil {
 			return
 		}
-		z := &spf.Zone{}
+		z := &spftest.Zone{}
 		z.AddTXT("fuzz.example", record)
 		z.AddTXT("other.example", "v=spf1 include:fuzz.example a:mx.fuzz.example ~all")
 		z.AddTXT("big.fuzz.example", "v=spf1 mx:fuzz.example mx:fuzz.example a:n4.fuzz.example a:n5.fuzz.example -all")

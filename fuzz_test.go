@@ -99,7 +99,7 @@ func FuzzCheck(f *testing.F) {
 		if err != nil {
 			return
 		}
-		z := &Zone{}
+		z := &testZone{}
 		z.AddTXT("fuzz.example", record)
 		z.AddTXT("other.example", "v=spf1 include:fuzz.example ~all")
 		z.AddMX("fuzz.example", 10, "mx.fuzz.example")

@@ -54,7 +54,7 @@ func TestHostileOutputs(t *testing.T) {
 			t.Run(sname+"/"+vname, func(t *testing.T) {
 				in := base
 				set(&in, v)
-				z := &Zone{}
+				z := &testZone{}
 				z.AddTXT(in.domain, "v=spf1 -all exp=exp.fail.example")
 				z.AddTXT("exp.fail.example", in.exp)
 				z.AddPTR("1.2.0.192.in-addr.arpa", in.ptr)
@@ -125,7 +125,7 @@ func checkOutputs(t *testing.T, o *Outcome, authservID string) {
 		t.Errorf("Authentication-Results (-want +got):\n%s\n%q", diff, ar)
 	}
 
-	for _, pol := range []Policy{{}, {Reject: RejectNotPass, HELO: RejectNotPass, RejectPermError: true}} {
+	for _, pol := range []Policy{{}, {MailFrom: RejectNotPass, HELO: RejectNotPass, RejectPermError: true}} {
 		v := pol.Verdict(nil, o)
 		if err := replyError(&v); err != nil {
 			t.Errorf("%v in %q", err, v.Reply())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // hostileChain returns the records of an attacker's chain that stays
@@ -55,8 +56,8 @@ var hostileChains = []struct {
 // all ten includes.
 var hostileClient = netip.MustParseAddr("198.51.100.1")
 
-func hostileZone(recs map[string]string) *spf.Zone {
-	z := &spf.Zone{}
+func hostileZone(recs map[string]string) *spftest.Zone {
+	z := &spftest.Zone{}
 	for name, txt := range recs {
 		z.AddTXT(name, txt)
 	}
@@ -155,7 +156,7 @@ func TestHostileChain(t *testing.T) {
 // with a 2,000-byte local part (24 MB expanded whole), control
 // characters from a PTR name through %{p}, 8-bit bytes from the sender.
 func TestHostileExplanation(t *testing.T) {
-	z := &spf.Zone{}
+	z := &spftest.Zone{}
 	ip := netip.MustParseAddr("192.0.2.7")
 	z.AddTXT("big.example", "v=spf1 -all exp=exp.big.example")
 	z.AddTXT("exp.big.example", strings.Repeat("%{s}", 12000))
@@ -174,8 +175,8 @@ func TestHostileExplanation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &spf.Checker{Resolver: z}
 			out, _ := c.Check(context.Background(), ip, "h.example", tt.sender)
-			if out.Result != spf.Fail || !out.FromDomain {
-				t.Fatalf("result %v (from domain %v), want fail with the domain's explanation", out.Result, out.FromDomain)
+			if out.Result != spf.Fail || !out.ExplanationFromDomain {
+				t.Fatalf("result %v (from domain %v), want fail with the domain's explanation", out.Result, out.ExplanationFromDomain)
 			}
 			if diff := cmp.Diff(tt.want, out.Explanation); diff != "" {
 				t.Errorf("explanation (-want +got):\n%s", diff)
@@ -192,7 +193,7 @@ func TestHostileExplanation(t *testing.T) {
 // blockingResolver answers from z, except that queries of the given
 // type wait until their context ends; other queries ignore the context,
 // as a cache answering from memory does.
-func blockingResolver(z *spf.Zone, block func(name string, typ spf.RRType) bool) spf.Resolver {
+func blockingResolver(z *spftest.Zone, block func(name string, typ spf.RRType) bool) spf.Resolver {
 	return spf.ResolverFunc(func(ctx context.Context, name string, typ spf.RRType) (*spf.Response, error) {
 		if block(name, typ) {
 			<-ctx.Done()
@@ -210,7 +211,7 @@ func blockingResolver(z *spf.Zone, block func(name string, typ spf.RRType) bool)
 func TestHostileSlowPTR(t *testing.T) {
 	ip := netip.MustParseAddr("192.0.2.9")
 	rev := spf.ReverseName(ip)
-	z := &spf.Zone{}
+	z := &spftest.Zone{}
 	z.AddTXT("ptr.example", "v=spf1 ptr -all")
 	z.AddTXT("p.example", "v=spf1 exists:%{p}.p.example -all")
 	z.AddPTR(rev, "host.ptr.example")
@@ -257,8 +258,8 @@ func TestHostileSlowPTR(t *testing.T) {
 // cpuChain is a cycle of records that keeps a check with a raised
 // MaxLookups busy on the CPU: each record holds about 2,900 ip4 terms
 // that do not match and an include of the next.
-func cpuChain() *spf.Zone {
-	z := &spf.Zone{}
+func cpuChain() *spftest.Zone {
+	z := &spftest.Zone{}
 	var ip4 strings.Builder
 	for i := 0; ip4.Len() < 60000; i++ {
 		fmt.Fprintf(&ip4, " ip4:203.0.%d.%d/32", i/250, i%250)
@@ -304,7 +305,7 @@ func TestHostileCPUBound(t *testing.T) {
 // DefaultTimeout (20 s, RFC 7208 section 4.6.4) when Checker.Timeout is
 // zero, Timeout when set, none when negative.
 func TestDefaultTimeout(t *testing.T) {
-	z := &spf.Zone{}
+	z := &spftest.Zone{}
 	z.AddTXT("t.example", "v=spf1 -all")
 	tests := []struct {
 		name    string
@@ -341,7 +342,7 @@ func TestDefaultTimeout(t *testing.T) {
 // TestNilContext checks that every entry point takes a nil context as
 // context.Background() instead of panicking.
 func TestNilContext(t *testing.T) {
-	z := &spf.Zone{}
+	z := &spftest.Zone{}
 	z.AddTXT("n.example", "v=spf1 ip4:192.0.2.1 -all")
 	c := &spf.Checker{Resolver: z}
 	ip := netip.MustParseAddr("192.0.2.1")

@@ -14,7 +14,7 @@ import (
 // invalid IP give permerror wrapping ErrInvalidInput, never a quiet none,
 // and the default Policy answers them with 451 4.3.0, whatever it rejects.
 func TestCallerMistakes(t *testing.T) {
-	z := &Zone{}
+	z := &testZone{}
 	z.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 	z.AddTXT("mail.example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 	c := &Checker{Resolver: z, Receiver: "mx.example.org"}
@@ -44,10 +44,10 @@ func TestCallerMistakes(t *testing.T) {
 				if out.Result != PermError || !errors.Is(err, ErrInvalidInput) || !errors.Is(out.Problem, ErrInvalidInput) {
 					t.Fatalf("result %v, error %v, problem %v; want permerror wrapping ErrInvalidInput", out.Result, err, out.Problem)
 				}
-				for _, p := range []Policy{{}, {RejectPermError: true, Reject: RejectNotPass, HELO: RejectNotPass}} {
+				for _, p := range []Policy{{}, {RejectPermError: true, MailFrom: RejectNotPass, HELO: RejectNotPass}} {
 					v := p.Verdict(nil, &out)
-					if v.Action != Defer || v.Code != 451 || v.Status() != "4.3.0" {
-						t.Errorf("verdict %v %d %s, want defer 451 4.3.0", v.Action, v.Code, v.Status())
+					if v.Action != Defer || v.Code != 451 || v.EnhancedStatus() != "4.3.0" {
+						t.Errorf("verdict %v %d %s, want defer 451 4.3.0", v.Action, v.Code, v.EnhancedStatus())
 					}
 					checkReply(t, &v)
 					if r := v.Reply(); strings.Contains(r, "example.com") {
@@ -73,15 +73,15 @@ func TestCallerMistakes(t *testing.T) {
 		t.Errorf("CheckHELO with a zero IP: %v", err)
 	}
 	var p Policy
-	if v := p.Verdict(&out, nil); v.Status() != "4.3.0" {
-		t.Errorf("HELO verdict on a zero IP: %d %s", v.Code, v.Status())
+	if v := p.Verdict(&out, nil); v.EnhancedStatus() != "4.3.0" {
+		t.Errorf("HELO verdict on a zero IP: %d %s", v.Code, v.EnhancedStatus())
 	}
 }
 
 // TestOutcomeNullSender checks that an outcome tells a null-sender check
 // from CheckHELO, and that only the former has an envelope-from.
 func TestOutcomeNullSender(t *testing.T) {
-	z := &Zone{}
+	z := &testZone{}
 	z.AddTXT("mail.example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 	c := &Checker{Resolver: z}
 	ip := netip.MustParseAddr("192.0.2.1")
@@ -108,7 +108,7 @@ func FuzzVerdict(f *testing.F) {
 	f.Add(uint8(PermError), uint8(0), true, "", "", "", "", false, "spf: invalid input")
 	f.Fuzz(func(t *testing.T, result, levels uint8, heloIdentity bool, helo, sender, domain, exp string, fromDomain bool, problem string) {
 		o := &Outcome{Result: Result(result % 7), HELO: helo, Sender: sender, Domain: domain, Explanation: exp,
-			FromDomain: fromDomain, MechanismDomain: domain, ClientIP: netip.MustParseAddr("192.0.2.1")}
+			ExplanationFromDomain: fromDomain, MechanismDomain: domain, ClientIP: netip.MustParseAddr("192.0.2.1")}
 		if heloIdentity {
 			o.Identity = IdentityHELO
 		}
@@ -119,7 +119,7 @@ func FuzzVerdict(f *testing.F) {
 		case problem != "":
 			o.Problem = errors.New(problem)
 		}
-		p := Policy{Reject: RejectLevel(levels & 3), HELO: RejectLevel(levels >> 4 & 3), RejectPermError: levels&4 != 0, AcceptTempError: levels&8 != 0}
+		p := Policy{MailFrom: RejectLevel(levels & 3), HELO: RejectLevel(levels >> 4 & 3), RejectPermError: levels&4 != 0, AcceptTempError: levels&8 != 0}
 		for _, v := range []Verdict{p.Verdict(nil, o), p.Verdict(o, nil)} {
 			if err := replyError(&v); err != nil {
 				t.Fatalf("%v in %q", err, v.Reply())
@@ -139,7 +139,7 @@ func FuzzVerdict(f *testing.F) {
 			default:
 				want = "550 5.7.1"
 			}
-			if got := fmt.Sprintf("%d %s", v.Code, v.Status()); got != want {
+			if got := fmt.Sprintf("%d %s", v.Code, v.EnhancedStatus()); got != want {
 				t.Fatalf("%v for %v gives %s, want %s", v.Action, v.Outcome.Result, got, want)
 			}
 		}

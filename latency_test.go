@@ -31,14 +31,14 @@ var latencyScenarios = []struct {
 
 var clientNames = [3]string{"early", "late", "none"}
 
-func loadLatencyZone(tb testing.TB, name string) *spf.Zone {
+func loadLatencyZone(tb testing.TB, name string) *spftest.Zone {
 	tb.Helper()
 	f, err := os.Open(filepath.Join("testdata", "latency", name))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer f.Close()
-	z, err := spf.ParseZone(f, "", name)
+	z, err := spftest.ParseZone(f, "", name)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func loadLatencyZone(tb testing.TB, name string) *spf.Zone {
 // waits for its record, and the address queries of MX hosts (and of PTR
 // names) wait for the MX (or PTR) answer. It also returns the queries the
 // sequential evaluation sends.
-func criticalPath(tb testing.TB, z *spf.Zone, ip netip.Addr, sender string) (rounds, queries int) {
+func criticalPath(tb testing.TB, z *spftest.Zone, ip netip.Addr, sender string) (rounds, queries int) {
 	tb.Helper()
 	firstOfTerm := true
 	c := &spf.Checker{Resolver: z, NoPrefetch: true, Trace: func(ev spf.Event) {

@@ -87,7 +87,7 @@ func (e *evaluation) localRules(domain string) (r hostResult, ok bool) {
 		}
 		matched, fail := e.match(t, domain, 0)
 		if e.trace != nil {
-			e.emit(Event{Kind: EventTerm, Domain: domain, Term: "local rule " + t.Text, Matched: matched && fail == nil, Err: errOf(fail)})
+			e.emit(Event{Kind: EventTerm, Domain: domain, Term: "local rule " + t.Text, TermKind: t.Kind, Matched: matched && fail == nil, Err: errOf(fail)})
 		}
 		if fail != nil || !matched {
 			continue

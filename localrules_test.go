@@ -9,12 +9,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // localRulesZone holds the records a wrong design of local rules would
 // change the result of. The receiver's gateway is 203.0.113.2.
-func localRulesZone() *spf.Zone {
-	z := &spf.Zone{}
+func localRulesZone() *spftest.Zone {
+	z := &spftest.Zone{}
 	ip := netip.MustParseAddr
 	z.AddTXT("amx.example", "v=spf1 +a +mx -all")
 	z.AddIP("amx.example", ip("192.0.2.1"))
@@ -49,12 +50,12 @@ func TestLocalRules(t *testing.T) {
 	t.Parallel()
 	const gw = "203.0.113.2"
 	type want struct {
-		Result          spf.Result
-		Mechanism       string
-		MechanismDomain string
-		LocalRule       bool
-		Lookups         int
-		FromDomain      bool
+		Result                spf.Result
+		Mechanism             string
+		MechanismDomain       string
+		LocalRule             bool
+		Lookups               int
+		ExplanationFromDomain bool
 	}
 	tests := []struct {
 		name   string
@@ -77,7 +78,7 @@ func TestLocalRules(t *testing.T) {
 		{"-all, gateway", "ip4:" + gw, gw, "deny.example",
 			want{Result: spf.Pass, Mechanism: "ip4:" + gw, LocalRule: true}},
 		{"-all, a published fail stays fail", "ip4:" + gw, "198.51.100.9", "deny.example",
-			want{Result: spf.Fail, Mechanism: "-all", MechanismDomain: "deny.example", FromDomain: true}},
+			want{Result: spf.Fail, Mechanism: "-all", MechanismDomain: "deny.example", ExplanationFromDomain: true}},
 		{"a local qualifier decides", "-ip4:198.51.100.9", "198.51.100.9", "mxq.example",
 			want{Result: spf.Fail, Mechanism: "-ip4:198.51.100.9", LocalRule: true, Lookups: 1}},
 		{"redirect: before the redirect, in the top record", "ip4:" + gw, gw, "redir.example",
@@ -125,7 +126,7 @@ func TestLocalRules(t *testing.T) {
 			}
 			c := &spf.Checker{Resolver: zone, LocalRules: rules}
 			out, _ := c.Check(context.Background(), netip.MustParseAddr(tt.ip), "mail.example.org", "user@"+tt.domain)
-			got := want{out.Result, out.Mechanism, out.MechanismDomain, out.LocalRule, out.Lookups, out.FromDomain}
+			got := want{out.Result, out.Mechanism, out.MechanismDomain, out.LocalRule, out.Lookups, out.ExplanationFromDomain}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Check(%s, user@%s) with local rules %q (-want +got):\n%s", tt.ip, tt.domain, tt.rules, diff)
 			}

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/spf-go/spf/internal/domain"
 )
 
 // NetResolver is a [Resolver] on Go's own [net.Resolver]. It is what a
@@ -103,7 +105,7 @@ func (n NetResolver) Lookup(ctx context.Context, name string, typ RRType) (*Resp
 // addrFromReverseName parses an in-addr.arpa or ip6.arpa name back into
 // an address.
 func addrFromReverseName(name string) (netip.Addr, bool) {
-	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	name = domain.Fold(strings.TrimSuffix(name, "."))
 	if rest, ok := strings.CutSuffix(name, ".in-addr.arpa"); ok {
 		p := strings.Split(rest, ".")
 		if len(p) != 4 {

@@ -16,35 +16,35 @@ type Kind uint8
 
 // The kinds of term. The mechanisms come first, then the modifiers.
 const (
-	KindAll      Kind = iota + 1 // all (section 5.1)
-	KindInclude                  // include:<domain> (section 5.2)
-	KindA                        // a[:<domain>][<dual-cidr>] (section 5.3)
-	KindMX                       // mx[:<domain>][<dual-cidr>] (section 5.4)
-	KindPTR                      // ptr[:<domain>] (section 5.5)
-	KindIP4                      // ip4:<network>[/<len>] (section 5.6)
-	KindIP6                      // ip6:<network>[/<len>] (section 5.6)
-	KindExists                   // exists:<domain> (section 5.7)
-	KindRedirect                 // redirect=<domain> (section 6.1)
-	KindExp                      // exp=<domain> (section 6.2)
-	KindUnknown                  // any other modifier, name=value (section 6)
+	KindAll             Kind = iota + 1 // all (section 5.1)
+	KindInclude                         // include:<domain> (section 5.2)
+	KindA                               // a[:<domain>][<dual-cidr>] (section 5.3)
+	KindMX                              // mx[:<domain>][<dual-cidr>] (section 5.4)
+	KindPTR                             // ptr[:<domain>] (section 5.5)
+	KindIP4                             // ip4:<network>[/<len>] (section 5.6)
+	KindIP6                             // ip6:<network>[/<len>] (section 5.6)
+	KindExists                          // exists:<domain> (section 5.7)
+	KindRedirect                        // redirect=<domain> (section 6.1)
+	KindExp                             // exp=<domain> (section 6.2)
+	KindUnknownModifier                 // any other modifier, name=value (section 6)
 )
 
 var kindNames = [...]string{
-	KindAll:      "all",
-	KindInclude:  "include",
-	KindA:        "a",
-	KindMX:       "mx",
-	KindPTR:      "ptr",
-	KindIP4:      "ip4",
-	KindIP6:      "ip6",
-	KindExists:   "exists",
-	KindRedirect: "redirect",
-	KindExp:      "exp",
-	KindUnknown:  "unknown-modifier",
+	KindAll:             "all",
+	KindInclude:         "include",
+	KindA:               "a",
+	KindMX:              "mx",
+	KindPTR:             "ptr",
+	KindIP4:             "ip4",
+	KindIP6:             "ip6",
+	KindExists:          "exists",
+	KindRedirect:        "redirect",
+	KindExp:             "exp",
+	KindUnknownModifier: "unknown-modifier",
 }
 
 // String returns the mechanism or modifier name as written in records,
-// such as "include", or "unknown-modifier" for KindUnknown.
+// such as "include", or "unknown-modifier" for KindUnknownModifier.
 func (k Kind) String() string {
 	if k > 0 && int(k) < len(kindNames) {
 		return kindNames[k]
@@ -99,13 +99,17 @@ func (q Qualifier) Result() Result {
 // record's text, and the name and value of an unknown modifier are read
 // from Text by [Term.Name] and [Term.Value].
 type Term struct {
+	// Kind is the mechanism or modifier the term is.
 	Kind Kind
 	// Qualifier is the qualifier of a mechanism, QualifierPass where the
 	// record gives none. It is zero for modifiers.
 	Qualifier Qualifier
-	// CIDR4 and CIDR6 are the prefix lengths of a and mx, 32 and 128
-	// where the record gives none.
-	CIDR4, CIDR6 uint8
+	// CIDR4 is the IPv4 prefix length of a and mx, 32 where the record
+	// gives none.
+	CIDR4 uint8
+	// CIDR6 is the IPv6 prefix length of a and mx, 128 where the record
+	// gives none.
+	CIDR6 uint8
 	// Offset is where the term starts in the record text.
 	Offset int32
 	// Domain is the domain-spec of include, a, mx, ptr, exists, redirect
@@ -121,7 +125,7 @@ type Term struct {
 // Name returns the name of an unknown modifier (RFC 7208 section 6) as
 // written, and "" for other kinds of term.
 func (t *Term) Name() string {
-	if t.Kind != KindUnknown {
+	if t.Kind != KindUnknownModifier {
 		return ""
 	}
 	name, _, _ := strings.Cut(t.Text, "=")
@@ -131,7 +135,7 @@ func (t *Term) Name() string {
 // Value returns the value of an unknown modifier, a macro string not yet
 // expanded, and "" for other kinds of term.
 func (t *Term) Value() string {
-	if t.Kind != KindUnknown {
+	if t.Kind != KindUnknownModifier {
 		return ""
 	}
 	_, value, _ := strings.Cut(t.Text, "=")
@@ -149,7 +153,7 @@ func (t *Term) String() string {
 
 func (t *Term) appendTo(b *strings.Builder) {
 	switch t.Kind {
-	case KindUnknown:
+	case KindUnknownModifier:
 		b.WriteString(t.Text)
 		return
 	case KindRedirect, KindExp:
@@ -317,23 +321,44 @@ func parseTerm(t *Term, s string) (msg string) {
 	// A modifier is name "=" macro-string, name = ALPHA *( ALPHA / DIGIT /
 	// "-" / "_" / "." ) (RFC 7208 section 12).
 	if n := modifierNameLen(s); n > 0 && n < len(s) && s[n] == '=' {
-		name, value := s[:n], s[n+1:]
-		switch {
-		case equalFold(name, "redirect"):
-			t.Kind = KindRedirect
-		case equalFold(name, "exp"):
-			t.Kind = KindExp
-		default:
-			t.Kind = KindUnknown
-			if off, m := checkMacroString(value, true); m != "" {
-				return fmt.Sprintf("%s (at %d in the value)", m, off)
-			}
-			return ""
-		}
-		t.Domain = value
-		return checkDomainSpec(value)
+		return parseModifier(t, s[:n], s[n+1:])
 	}
+	return parseDirective(t, s)
+}
 
+// parseModifier reads the modifier name=value into t (RFC 7208 section
+// 6): redirect and exp take a domain-spec, an unknown modifier any
+// macro-string.
+func parseModifier(t *Term, name, value string) (msg string) {
+	switch {
+	case equalFold(name, "redirect"):
+		t.Kind = KindRedirect
+	case equalFold(name, "exp"):
+		t.Kind = KindExp
+	default:
+		t.Kind = KindUnknownModifier
+		if off, m := checkMacroString(value, true); m != "" {
+			return fmt.Sprintf("%s (at %d in the value)", m, off)
+		}
+		return ""
+	}
+	t.Domain = value
+	return checkDomainSpec(value)
+}
+
+// mechanisms are the mechanism names of RFC 7208 section 5, matched
+// without regard to case.
+var mechanisms = [...]struct {
+	name string
+	kind Kind
+}{
+	{"all", KindAll}, {"include", KindInclude}, {"a", KindA}, {"mx", KindMX},
+	{"ptr", KindPTR}, {"ip4", KindIP4}, {"ip6", KindIP6}, {"exists", KindExists},
+}
+
+// parseDirective reads the directive s, [ qualifier ] mechanism, into t
+// (RFC 7208 sections 4.6.1 and 5).
+func parseDirective(t *Term, s string) (msg string) {
 	t.Qualifier = QualifierPass
 	if len(s) > 0 {
 		switch q := Qualifier(s[0]); q {
@@ -347,29 +372,20 @@ func parseTerm(t *Term, s string) (msg string) {
 		n++
 	}
 	name, arg := s[:n], s[n:]
-	switch {
-	case equalFold(name, "all"):
-		t.Kind = KindAll
-	case equalFold(name, "include"):
-		t.Kind = KindInclude
-	case equalFold(name, "a"):
-		t.Kind = KindA
-	case equalFold(name, "mx"):
-		t.Kind = KindMX
-	case equalFold(name, "ptr"):
-		t.Kind = KindPTR
-	case equalFold(name, "ip4"):
-		t.Kind = KindIP4
-	case equalFold(name, "ip6"):
-		t.Kind = KindIP6
-	case equalFold(name, "exists"):
-		t.Kind = KindExists
-	case name == "":
+	if name == "" {
 		return "missing mechanism name"
-	default:
-		return fmt.Sprintf("unknown mechanism %q", name)
 	}
+	for _, m := range mechanisms {
+		if equalFold(name, m.name) {
+			t.Kind = m.kind
+			return parseMechanismArg(t, arg)
+		}
+	}
+	return fmt.Sprintf("unknown mechanism %q", name)
+}
 
+// parseMechanismArg reads what follows the name of t's mechanism.
+func parseMechanismArg(t *Term, arg string) (msg string) {
 	switch t.Kind {
 	case KindAll:
 		if arg != "" {
@@ -390,50 +406,64 @@ func parseTerm(t *Term, s string) (msg string) {
 			return checkDomainSpec(t.Domain)
 		}
 	case KindA, KindMX:
-		t.CIDR4, t.CIDR6 = 32, 128
-		rest, c4, c6, msg := splitDualCIDR(arg)
-		if msg != "" {
-			return msg
-		}
-		if c4 >= 0 {
-			t.CIDR4 = uint8(c4)
-		}
-		if c6 >= 0 {
-			t.CIDR6 = uint8(c6)
-		}
-		if rest != "" {
-			if rest[0] != ':' {
-				return "unexpected " + quoteRunes(rest)
-			}
-			t.Domain = rest[1:]
-			return checkDomainSpec(t.Domain)
-		}
+		return parseDualCIDRArg(t, arg)
 	case KindIP4, KindIP6:
-		if !strings.HasPrefix(arg, ":") {
-			return t.Kind.String() + " needs a network"
-		}
-		arg = arg[1:]
-		bits := -1
-		if i := strings.LastIndexByte(arg, '/'); i >= 0 {
-			max := 32
-			if t.Kind == KindIP6 {
-				max = 128
-			}
-			b, ok := parseCIDR(arg[i+1:], max)
-			if !ok {
-				return "invalid prefix length " + quoteRunes(arg[i:])
-			}
-			arg, bits = arg[:i], b
-		}
-		addr, err := netip.ParseAddr(arg)
-		if err != nil || addr.Zone() != "" || (t.Kind == KindIP4) != addr.Is4() {
-			return fmt.Sprintf("invalid %s address %s", t.Kind, quoteRunes(arg))
-		}
-		if bits < 0 {
-			bits = addr.BitLen()
-		}
-		t.Network = netip.PrefixFrom(addr, bits)
+		return parseNetworkArg(t, arg)
 	}
+	return ""
+}
+
+// parseDualCIDRArg reads the argument of a and mx, [ ":" domain-spec ] [
+// dual-cidr-length ] (RFC 7208 sections 5.3 and 5.4).
+func parseDualCIDRArg(t *Term, arg string) (msg string) {
+	t.CIDR4, t.CIDR6 = 32, 128
+	rest, c4, c6, msg := splitDualCIDR(arg)
+	if msg != "" {
+		return msg
+	}
+	if c4 >= 0 {
+		t.CIDR4 = uint8(c4)
+	}
+	if c6 >= 0 {
+		t.CIDR6 = uint8(c6)
+	}
+	if rest != "" {
+		if rest[0] != ':' {
+			return "unexpected " + quoteRunes(rest)
+		}
+		t.Domain = rest[1:]
+		return checkDomainSpec(t.Domain)
+	}
+	return ""
+}
+
+// parseNetworkArg reads the argument of ip4 and ip6, ":" address [
+// cidr-length ] (RFC 7208 section 5.6).
+func parseNetworkArg(t *Term, arg string) (msg string) {
+	if !strings.HasPrefix(arg, ":") {
+		return t.Kind.String() + " needs a network"
+	}
+	arg = arg[1:]
+	bits := -1
+	if i := strings.LastIndexByte(arg, '/'); i >= 0 {
+		max := 32
+		if t.Kind == KindIP6 {
+			max = 128
+		}
+		b, ok := parseCIDR(arg[i+1:], max)
+		if !ok {
+			return "invalid prefix length " + quoteRunes(arg[i:])
+		}
+		arg, bits = arg[:i], b
+	}
+	addr, err := netip.ParseAddr(arg)
+	if err != nil || addr.Zone() != "" || (t.Kind == KindIP4) != addr.Is4() {
+		return fmt.Sprintf("invalid %s address %s", t.Kind, quoteRunes(arg))
+	}
+	if bits < 0 {
+		bits = addr.BitLen()
+	}
+	t.Network = netip.PrefixFrom(addr, bits)
 	return ""
 }
 
@@ -530,6 +560,7 @@ func isTopLabel(s string) bool { return domain.TopLabel(s) }
 
 func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -35,7 +35,7 @@ func TestParse(t *testing.T) {
 		{"modifiers", "v=spf1 redirect=_spf.example.com exp=exp.%{d} foo-bar.baz=%{l}x", []Term{
 			{Kind: KindRedirect, Domain: "_spf.example.com"},
 			{Kind: KindExp, Domain: "exp.%{d}"},
-			{Kind: KindUnknown}}},
+			{Kind: KindUnknownModifier}}},
 		{"ptr", "v=spf1 ptr ptr:example.org", []Term{
 			{Kind: KindPTR, Qualifier: QualifierPass},
 			{Kind: KindPTR, Qualifier: QualifierPass, Domain: "example.org"}}},

@@ -9,17 +9,6 @@ import (
 	"time"
 )
 
-// A CachedResolver is a [Resolver] that can tell, without waiting, whether
-// it holds the answer to a query: a cache, or an in-memory zone. The
-// evaluator's prefetching asks it first and starts no background query
-// for an answer that is already at hand.
-type CachedResolver interface {
-	Resolver
-	// LookupCached returns what Lookup would return for the query, with
-	// found true, if it can answer at once; otherwise found is false.
-	LookupCached(name string, typ RRType) (resp *Response, found bool, err error)
-}
-
 // prefetchInFlight caps the prefetch queries of one check that wait on
 // DNS at the same time.
 const prefetchInFlight = 8
@@ -29,8 +18,9 @@ const prefetchInFlight = 8
 const prefetchGrace = 20 * time.Second
 
 // inMemory is implemented by resolvers that answer every query from
-// memory at once, such as Zone: prefetching gains nothing with them.
-type inMemory interface{ inMemory() }
+// memory at once, such as spftest.Zone: prefetching gains nothing with
+// them (see [MemoryResolver]).
+type inMemory interface{ InMemory() bool }
 
 // A prefetcher starts the DNS queries that a check's records will need
 // before evaluation reaches them, and hands their answers to evaluation,
@@ -62,12 +52,12 @@ type inMemory interface{ inMemory() }
 //     record, too many MX names, the void or lookup limit).
 //
 // A check that finds every answer in its resolver's memory (see
-// [CachedResolver]) starts no goroutine and allocates nothing here.
+// [MemoryResolver]) starts no goroutine and allocates nothing here.
 type prefetcher struct {
 	parent               context.Context // the caller's context, not the check's
 	grace                time.Duration   // how long a query may outlive the check
 	res                  Resolver
-	peek                 CachedResolver // res, if it is one
+	peek                 MemoryResolver // res, if it is one
 	pacer                prefetchPacer  // res, or the resolver behind a Cache, if it is one
 	armed                sync.WaitGroup // a timer of beginAfter that may be running
 	addrType             RRType         // what a and mx look up for the client
@@ -118,7 +108,7 @@ func (p *prefetcher) init(ctx context.Context, grace time.Duration, e *evaluatio
 		p.grace = prefetchGrace
 	}
 	p.res = e.res
-	p.peek, _ = e.res.(CachedResolver)
+	p.peek, _ = e.res.(MemoryResolver)
 	p.pacer, _ = e.res.(prefetchPacer)
 	if c, ok := e.res.(*Cache); ok {
 		p.pacer, _ = c.Resolver.(prefetchPacer)

@@ -16,7 +16,7 @@ import (
 // countingResolver hides a Zone's LookupCached, so that prefetching runs
 // queries in the background, optionally slowed down, and counts queries.
 type countingResolver struct {
-	zone    *spf.Zone
+	zone    *spftest.Zone
 	delay   time.Duration
 	queries atomic.Int64
 }

@@ -13,7 +13,10 @@ import (
 // field: Key is an "x-" name (RFC 7208 section 9.1, key = "x-" name) and
 // Value any text, written as a dot-atom or a quoted-string.
 type HeaderParam struct {
-	Key, Value string
+	// Key is an "x-" name.
+	Key string
+	// Value is any text.
+	Value string
 }
 
 // ReceivedSPF returns the Received-SPF header field of the outcome (RFC

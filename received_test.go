@@ -22,8 +22,8 @@ import (
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // headerZone holds a domain for every result.
-func headerZone() *Zone {
-	z := &Zone{}
+func headerZone() *testZone {
+	z := &testZone{}
 	z.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all exp=why.example.com")
 	z.AddTXT("why.example.com", "%{i} is not one of %{d}'s mail servers")
 	z.AddTXT("plain.example", "v=spf1 ip4:192.0.2.1 -all")

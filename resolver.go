@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/spf-go/spf/internal/dnstext"
 )
 
 // RRType is a DNS resource record type, numbered as in the DNS (RFC 1035).
@@ -62,7 +64,7 @@ type Response struct {
 
 	// spf memoizes the SPF record of a TXT answer, selected and parsed,
 	// for the checks that see this Response again (from a Cache or a
-	// Zone): a record is parsed once, not once a check.
+	// spftest.Zone): a record is parsed once, not once a check.
 	spf atomic.Pointer[txtRecord]
 }
 
@@ -188,6 +190,41 @@ var _ Resolver = ResolverFunc(nil)
 // no records of the type asked for: a void lookup (RFC 7208 section 4.6.4).
 var ErrNotFound = errors.New("spf: no such DNS name or data")
 
+// A MemoryResolver is a [Resolver] that can answer without waiting when
+// it holds the answer in memory, and tell when it does not: a [Cache], or
+// an in-memory zone such as spftest.Zone. A [Checker] asks it first and
+// starts no background query (prefetching) for an answer already at hand.
+//
+// A MemoryResolver that holds every answer may also have the method
+//
+//	InMemory() bool
+//
+// and return true from it: a Checker then never prefetches with it, since
+// no query waits, and puts no deadline (Checker.Timeout) on a context
+// that no query waits on. spftest.Zone does so.
+type MemoryResolver interface {
+	Resolver
+	// LookupCached returns what Lookup would return for the query, with
+	// found true, if it can answer at once; otherwise found is false.
+	LookupCached(name string, typ RRType) (resp *Response, found bool, err error)
+}
+
+// A zoneKey names one query: a name and a record type.
+type zoneKey struct {
+	name string
+	typ  RRType
+}
+
+// unescapeTXT turns character-strings from miekg/dns's presentation form
+// (with \DDD and \X escapes) into raw bytes.
+func unescapeTXT(strs []string) []string {
+	out := make([]string, len(strs))
+	for i, s := range strs {
+		out[i] = dnstext.Unescape(s)
+	}
+	return out
+}
+
 // timeoutError is the error of a query that got no answer in time.
 type timeoutError struct{ name string }
 
@@ -244,7 +281,8 @@ func appendReverseName(dst []byte, addr netip.Addr) []byte {
 }
 
 // systemResolver is the Resolver of a Checker that has none. It holds no
-// answers, only the server list it reads once from /etc/resolv.conf.
+// answers, only the server list it reads from /etc/resolv.conf, again
+// when the file changes (see resolvConf).
 var systemResolver = &fallbackResolver{}
 
 // A fallbackResolver is a [DNSResolver] on the system's servers, or a

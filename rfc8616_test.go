@@ -58,7 +58,7 @@ bad.example.        TXT "v=spf1 a:%{l}.a.bad.example exists:%{l}.e.bad.example m
 // (U+212A) and upper-case ASCII is queried with the Kelvin sign kept.
 func TestQueryNamesFoldASCIIOnly(t *testing.T) {
 	const kelvin = "\u212a"
-	z := &spf.Zone{}
+	z := &spftest.Zone{}
 	z.AddTXT("fold.example", "v=spf1 exists:%{p}.x.fold.example -all")
 	ip := netip.MustParseAddr("192.0.2.7")
 	z.AddPTR(spf.ReverseName(ip), "Host"+kelvin+".fold.example")

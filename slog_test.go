@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // hostileRecord is an SPF record, a syntax error, with what must never
@@ -23,8 +24,8 @@ import (
 const hostileRecord = "v=spf1 \x1b[31mred\nforged: yes \u202e\u0085 -all"
 
 // traceZone holds a small include chain and a hostile record.
-func traceZone() *spf.Zone {
-	z := &spf.Zone{}
+func traceZone() *spftest.Zone {
+	z := &spftest.Zone{}
 	z.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 include:_spf.example.net -all")
 	z.AddTXT("_spf.example.net", "v=spf1 a:mail.example.net ~all")
 	z.AddIP("mail.example.net", netip.MustParseAddr("198.51.100.1"))
@@ -201,7 +202,7 @@ func TestAddrFromNet(t *testing.T) {
 // The steps of one check, logged with log/slog: WithTrace traces this
 // check only, whatever the Checker's Trace.
 func ExampleSlogTrace() {
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 	// A text handler without the time, for output that does not change.
 	h := slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{

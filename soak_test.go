@@ -73,7 +73,7 @@ func TestSoak(t *testing.T) {
 			jobs = append(jobs, job{ip, sc.sender, out.Result})
 		}
 	}
-	zone, err := spf.ParseZone(bytes.NewReader(text), "", "soak")
+	zone, err := spftest.ParseZone(bytes.NewReader(text), "", "soak")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,10 +57,10 @@
 //     A-label form (RFC 8616 section 4).
 //   - Names sent to DNS are lower-cased in ASCII only (RFC 4343); other
 //     bytes, such as those of a PTR name, are sent as they are.
-//   - Zone files (ParseZone, spf check --zone): an SPF (type 99) record is
-//     not served as TXT, since checkers never query type 99 (section 4.4);
-//     the openspf suite's convention of publishing SPF records as TXT
-//     lives in the suite loader only.
+//   - Zone files (spftest.ParseZone, spf check --zone): an SPF (type 99)
+//     record is not served as TXT, since checkers never query type 99
+//     (section 4.4); the openspf suite's convention of publishing SPF
+//     records as TXT lives in the suite loader only.
 //   - A null MAIL FROM is checked as postmaster@<HELO> with the identity
 //     "helo" (sections 2.4 and 4.3); a sender without "@" is a domain with
 //     local part "postmaster".
@@ -174,16 +174,21 @@ func (id Identity) String() string {
 
 // An Outcome is what a check found. Result is always set.
 type Outcome struct {
-	Result   Result
+	// Result is the result of the check (RFC 7208 section 2.6).
+	Result Result
+	// Identity is the identity checked: MAIL FROM, or HELO (for
+	// [Checker.CheckHELO] and for a null sender).
 	Identity Identity
-	// ClientIP, HELO and Sender are the inputs of the check: the client's
-	// address (IPv4-mapped addresses unmapped), the HELO name and the
-	// MAIL FROM address as given, without angle brackets (empty for the
-	// null sender and for [Checker.CheckHELO]). HELO and Sender are
-	// client text: escape them wherever they are written.
+	// ClientIP is the client's address, an input of the check, with an
+	// IPv4-mapped address unmapped.
 	ClientIP netip.Addr
-	HELO     string
-	Sender   string
+	// HELO is the HELO name as given, an input of the check; client
+	// text: escape it wherever it is written.
+	HELO string
+	// Sender is the MAIL FROM address as given, without angle brackets,
+	// an input of the check; empty for the null sender and for
+	// [Checker.CheckHELO]. Client text: escape it wherever it is written.
+	Sender string
 	// NullSender reports a check of an empty MAIL FROM (the null
 	// reverse-path), made for the HELO identity with the sender
 	// postmaster@<HELO> (RFC 7208 section 2.4). It is false for
@@ -194,30 +199,36 @@ type Outcome struct {
 	// form: the sender's domain, or the HELO name.
 	Domain string
 	// Mechanism is the term that decided the result, as written in its
-	// record, and MechanismDomain the domain whose record holds it: Domain,
-	// or the target of a redirect. Both are empty where no term matched
-	// (the default neutral result, or none, temperror and permerror).
-	// Both are DNS text, and Domain client text.
-	Mechanism       string
+	// record; empty where no term matched (the default neutral result, or
+	// none, temperror and permerror). DNS text.
+	Mechanism string
+	// MechanismDomain is the domain whose record holds Mechanism: Domain,
+	// or the target of a redirect; empty with Mechanism. DNS text, and
+	// Domain client text.
 	MechanismDomain string
 	// Explanation is set with a fail: the domain's explanation (exp=,
 	// RFC 7208 section 6.2) when it gave one, else the Checker's default,
-	// both macro-expanded. FromDomain reports which. It carries text from
-	// the SMTP client (the sender, the HELO name) and from DNS (the exp=
-	// record, PTR names through %{p}), cleaned and capped: it is printable
-	// US-ASCII (every other byte, such as CR, LF, NUL, ESC or 8-bit, is
-	// replaced by "?") and at most 1,024 bytes, cut there if longer. Escape
-	// it still for the place it goes to (a header, HTML, a quoted string).
+	// both macro-expanded; ExplanationFromDomain says which. It carries
+	// text from the SMTP client (the sender, the HELO name) and from DNS
+	// (the exp= record, PTR names through %{p}), cleaned and capped: it is
+	// printable US-ASCII (every other byte, such as CR, LF, NUL, ESC or
+	// 8-bit, is replaced by "?") and at most 1,024 bytes, cut there if
+	// longer. Escape it still for the place it goes to (a header, HTML, a
+	// quoted string).
 	Explanation string
-	FromDomain  bool
+	// ExplanationFromDomain reports that Explanation is the domain's own
+	// (exp=, RFC 7208 section 6.2) rather than the Checker's default.
+	ExplanationFromDomain bool
 	// Problem is what caused a temperror or permerror; nil otherwise. It
 	// wraps one of the package's Err values, such as [ErrSyntax]; its text
 	// may quote client and DNS text. A Problem that wraps
 	// [ErrInvalidInput] is the caller's mistake, not the sender's.
 	Problem error
-	// Lookups counts the DNS-querying terms evaluated, and VoidLookups the
-	// lookups that found nothing (RFC 7208 section 4.6.4).
-	Lookups     int
+	// Lookups counts the DNS-querying terms evaluated (RFC 7208 section
+	// 4.6.4).
+	Lookups int
+	// VoidLookups counts the lookups that found nothing (RFC 7208 section
+	// 4.6.4).
 	VoidLookups int
 	// Authenticated reports that every DNS answer the check used was
 	// authenticated by DNSSEC (see [Response]).
@@ -238,9 +249,11 @@ type Outcome struct {
 	// then empty.
 	LocalRule bool
 	// Guessed reports that the result was none and Checker.BestGuess was
-	// evaluated; BestGuess is then its result, never Fail or SoftFail.
-	// The guess is never the Result, and no Verdict depends on it.
-	Guessed   bool
+	// evaluated. The guess is never the Result, and no Verdict depends on
+	// it.
+	Guessed bool
+	// BestGuess is the result of Checker.BestGuess where Guessed is set,
+	// never Fail or SoftFail.
 	BestGuess Result
 	// Allowed is the pattern of Checker.AllowOnPass that the sender
 	// matched with a pass; "" otherwise.
@@ -250,6 +263,21 @@ type Outcome struct {
 // A Checker evaluates SPF with its settings. The zero Checker is ready to
 // use with the defaults given for each field. A Checker is safe for
 // concurrent use; do not change its fields while checks are running.
+//
+// # Prefetching
+//
+// Unless NoPrefetch is set, once a query of a check has to wait on DNS
+// (its answer is not in the memory of a [MemoryResolver] such as
+// [Cache]), the check starts the queries that the terms of the records
+// under evaluation will need, concurrently, and goes on starting them for
+// each record it parses. Evaluation uses the answers in the order of RFC
+// 7208, so results, explanations and counters are those of a sequential
+// evaluation, and the wall time is that of the longest chain of queries
+// that depend on each other. The price is queries that evaluation never
+// needed when an early term matches: at most MaxLookups term queries and,
+// for each mx or ptr term among them, MaxMXNames or MaxPTRNames address
+// queries. Those already sent when the result is known are left to
+// finish, so that a Cache keeps their answers.
 type Checker struct {
 	// Resolver answers DNS queries. If nil, a [DNSResolver] on the servers
 	// of /etc/resolv.conf is used, or a [NetResolver] where that file cannot
@@ -264,17 +292,18 @@ type Checker struct {
 	// empty, the package constant [DefaultExplanation] is used.
 	DefaultExplanation string
 	// MaxLookups limits the DNS-querying terms of one check; if zero,
-	// DefaultMaxLookups (10). MaxVoidLookups limits the lookups that find
-	// nothing; if zero, DefaultMaxVoidLookups (2). MaxMXNames limits the
-	// names of one mx term (more is a permerror); if zero,
-	// DefaultMaxMXNames (10). MaxPTRNames limits the names of one ptr term
-	// or %{p} (the rest are ignored); if zero, DefaultMaxPTRNames (10).
-	// RFC 7208 section 4.6.4 sets the defaults; change them only for
-	// diagnosis.
-	MaxLookups     int
+	// DefaultMaxLookups (10). RFC 7208 section 4.6.4 sets this default and
+	// those of the three limits below; change them only for diagnosis.
+	MaxLookups int
+	// MaxVoidLookups limits the lookups that find nothing; if zero,
+	// DefaultMaxVoidLookups (2).
 	MaxVoidLookups int
-	MaxMXNames     int
-	MaxPTRNames    int
+	// MaxMXNames limits the names of one mx term (more is a permerror);
+	// if zero, DefaultMaxMXNames (10).
+	MaxMXNames int
+	// MaxPTRNames limits the names of one ptr term or %{p} (the rest are
+	// ignored); if zero, DefaultMaxPTRNames (10).
+	MaxPTRNames int
 	// Timeout bounds the time of one check, DNS queries and CPU time
 	// included: evaluation looks at it between terms and in every loop a
 	// record can make long, so a check returns within milliseconds of it.
@@ -284,20 +313,9 @@ type Checker struct {
 	// seconds, the RFC's suggested minimum). If negative, there is no
 	// limit other than the context's.
 	Timeout time.Duration
-	// NoPrefetch turns prefetching off. By default, once a query of a
-	// check has to wait on DNS (its answer is not in the memory of a
-	// [CachedResolver] such as [Cache]), the check starts the queries that
-	// the terms of the records under evaluation will need, concurrently,
-	// and goes on starting them for each record it parses; evaluation uses
-	// the answers in the order of RFC 7208, so results, explanations and
-	// counters are those of a sequential evaluation, and the wall time is
-	// that of the longest chain of queries that depend on each other. The
-	// price is queries that evaluation never needed when an early term
-	// matches: at most MaxLookups term queries and, for each mx or ptr term
-	// among them, MaxMXNames or MaxPTRNames address queries. Those already
-	// sent when the result is known are left to finish, so that a Cache
-	// keeps their answers. With NoPrefetch, a check sends exactly the
-	// queries of a sequential evaluation, one at a time.
+	// NoPrefetch turns prefetching off (see Prefetching in the Checker's
+	// doc): a check then sends exactly the queries of a sequential
+	// evaluation, one at a time.
 	NoPrefetch bool
 	// Trace, if not nil, is called with each step of the evaluation, in
 	// order, from the goroutine that called Check. [WithTrace] sets a

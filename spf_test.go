@@ -9,10 +9,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
-func testZone() *spf.Zone {
-	z := &spf.Zone{}
+func testZone() *spftest.Zone {
+	z := &spftest.Zone{}
 	z.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 redirect=_spf.example.net")
 	z.AddTXT("_spf.example.net", "v=spf1 a:mx.example.net -all exp=exp.example.net")
 	z.AddTXT("exp.example.net", "%{i} may not send for %{d} (sender %{s}, receiver %{r})")
@@ -43,7 +44,7 @@ func TestCheckOutcome(t *testing.T) {
 		{
 			name: "fail explained by the redirect target", ip: "203.0.113.9", helo: "mail.example.org", from: "alice@example.com",
 			want: spf.Outcome{Result: spf.Fail, Domain: "example.com", Mechanism: "-all", MechanismDomain: "_spf.example.net", Lookups: 2,
-				Explanation: "203.0.113.9 may not send for _spf.example.net (sender alice@example.com, receiver mx.receiver.example)", FromDomain: true},
+				Explanation: "203.0.113.9 may not send for _spf.example.net (sender alice@example.com, receiver mx.receiver.example)", ExplanationFromDomain: true},
 		},
 		{
 			name: "null sender is the HELO identity", ip: "203.0.113.5", helo: "mail.example.org", from: "",
@@ -90,7 +91,7 @@ func TestCheckOutcome(t *testing.T) {
 }
 
 func TestCheckErrors(t *testing.T) {
-	z := &spf.Zone{}
+	z := &spftest.Zone{}
 	z.AddTXT("two.example", "v=spf1 -all")
 	z.AddTXT("two.example", "v=spf1 +all")
 	z.AddTXT("voids.example", "v=spf1 a:n1.example a:n2.example a:n3.example +all")

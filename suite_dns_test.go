@@ -20,7 +20,7 @@ const suiteDNSTimeout = 500 * time.Millisecond
 // serves each scenario's zone.
 func TestRFC7208SuiteOverDNS(t *testing.T) {
 	path := suitePath(t)
-	tally := runSuite(t, path, "rfc7208-tests.yml over DNS", func(t *testing.T, z *spf.Zone) spf.Resolver {
+	tally := runSuite(t, path, "rfc7208-tests.yml over DNS", func(t *testing.T, z *spftest.Zone) spf.Resolver {
 		return spftest.NewServer(t, z).Resolver(suiteDNSTimeout)
 	})
 	if tally.passed+tally.failed == 0 {
@@ -37,7 +37,7 @@ func TestScenariosOverDNS(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			runSuite(t, f, filepath.Base(f)+" over DNS", func(t *testing.T, z *spf.Zone) spf.Resolver {
+			runSuite(t, f, filepath.Base(f)+" over DNS", func(t *testing.T, z *spftest.Zone) spf.Resolver {
 				return spftest.NewServer(t, z).Resolver(suiteDNSTimeout)
 			})
 		})

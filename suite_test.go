@@ -40,7 +40,7 @@ type suiteTally struct {
 // runSuite runs every test of the suite file at path with the resolver
 // that newResolver makes from each scenario's zone, and logs one summary
 // line.
-func runSuite(t *testing.T, path, label string, newResolver func(t *testing.T, z *spf.Zone) spf.Resolver) suiteTally {
+func runSuite(t *testing.T, path, label string, newResolver func(t *testing.T, z *spftest.Zone) spf.Resolver) suiteTally {
 	t.Helper()
 	scenarios, err := spftest.LoadSuite(path)
 	if err != nil {
@@ -98,7 +98,7 @@ func checkSuiteTest(t *testing.T, c *spf.Checker, st spftest.SuiteTest, tally *s
 
 func TestRFC7208Suite(t *testing.T) {
 	path := suitePath(t)
-	tally := runSuite(t, path, filepath.Base(path), func(t *testing.T, z *spf.Zone) spf.Resolver { return z })
+	tally := runSuite(t, path, filepath.Base(path), func(t *testing.T, z *spftest.Zone) spf.Resolver { return z })
 	if tally.passed+tally.failed == 0 {
 		t.Error("the suite has no tests")
 	}
@@ -116,7 +116,7 @@ func TestScenarios(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			runSuite(t, f, filepath.Base(f), func(t *testing.T, z *spf.Zone) spf.Resolver { return z })
+			runSuite(t, f, filepath.Base(f), func(t *testing.T, z *spftest.Zone) spf.Resolver { return z })
 		})
 	}
 }

@@ -48,23 +48,46 @@ func (k EventKind) String() string {
 // DNS and the SMTP client: escape them for where they go.
 // Fields that do not apply to its Kind are zero.
 type Event struct {
+	// Kind is the kind of step, which says which other fields are set.
 	Kind EventKind
 	// Depth is how many include and redirect steps lie above the record
 	// the event belongs to; 0 for the checked domain's own record.
-	Depth  int
+	Depth int
+	// Domain is the domain whose record the step belongs to; empty for
+	// EventQuery.
 	Domain string
+	// Record is the SPF record found, for EventRecord; DNS text.
 	Record string
-	Term   string
+	// Term is the term of the step, as written in its record, for
+	// EventTerm and EventLimit, and for EventResult the term that
+	// decided the result, if one matched; DNS text.
+	Term string
+	// TermKind is the kind of Term, for EventTerm and EventLimit, so
+	// that a trace need not parse Term again; zero otherwise.
+	TermKind Kind
 	// Matched reports, for EventTerm, whether the term matched.
-	Matched  bool
-	Name     string
-	Type     RRType
+	Matched bool
+	// Name is the name queried, for EventQuery.
+	Name string
+	// Type is the record type queried, for EventQuery.
+	Type RRType
+	// Response is the answer of an EventQuery; nil for no such name, no
+	// data or an error. It is shared: do not modify it.
 	Response *Response
-	Err      error
-	Elapsed  time.Duration
-	Result   Result
-	// Lookups and VoidLookups are the counters after the step.
-	Lookups     int
+	// Err is what failed: the query's error (EventQuery), the error that
+	// ended the check (EventTerm), the limit exceeded (EventLimit), or
+	// the temperror or permerror (EventResult).
+	Err error
+	// Elapsed is how long the query of an EventQuery took.
+	Elapsed time.Duration
+	// Result is the result of check_host() for the domain, for
+	// EventResult.
+	Result Result
+	// Lookups counts the DNS-querying terms evaluated so far, after the
+	// step (RFC 7208 section 4.6.4).
+	Lookups int
+	// VoidLookups counts the lookups that found nothing so far, after the
+	// step (RFC 7208 section 4.6.4).
 	VoidLookups int
 }
 

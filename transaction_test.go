@@ -220,14 +220,14 @@ func goSMTPReply(code int, enh [3]int, msg string) string {
 // Verdict.Reply, the code on every line, where go-smtp given the lines
 // alone leaves it off all lines but the last.
 func TestVerdictMessage(t *testing.T) {
-	long := &Zone{}
+	long := &testZone{}
 	long.AddTXT("long.example", "v=spf1 -all exp=exp.long.example")
 	long.AddTXT("exp.long.example", strings.Repeat("word ", 400))
 	c := &Checker{Resolver: long, Receiver: "mx.example.org"}
 	o, _ := c.Check(context.Background(), netip.MustParseAddr("192.0.2.1"), "h.example", "a@long.example")
 	verdicts := map[string]Verdict{"12 lines": Policy{}.Verdict(nil, &o)}
 	for _, hc := range headerCases {
-		verdicts[hc.name] = Policy{Reject: RejectNotPass, RejectPermError: true}.Verdict(nil, hc.check(t))
+		verdicts[hc.name] = Policy{MailFrom: RejectNotPass, RejectPermError: true}.Verdict(nil, hc.check(t))
 	}
 	multi := 0
 	for name, v := range verdicts {

@@ -70,13 +70,13 @@ func (l RejectLevel) rejects(r Result) bool {
 // common one: reject fail, defer temperror, accept every other result; a
 // HELO fail rejects on its own.
 type Policy struct {
-	// Reject selects the MAIL FROM results that are rejected, with 550
+	// MailFrom selects the MAIL FROM results that are rejected, with 550
 	// 5.7.23 for a fail (RFC 7208 section 8.4, RFC 7372 section 3.2) and
 	// 550 5.7.1 for another result (RFC 3463). For a null
 	// sender, the HELO result is judged in their place (RFC 7208 section
 	// 2.4). The zero value RejectFail rejects fail only; RejectSoftFail
 	// adds softfail, RejectNotPass everything but pass.
-	Reject RejectLevel
+	MailFrom RejectLevel
 	// HELO selects the HELO results that reject on their own, whatever
 	// the MAIL FROM result (RFC 7208 section 2.3), with 550 5.7.23 for a
 	// fail and 550 5.7.1 for another result. The
@@ -100,6 +100,7 @@ type Policy struct {
 // A Verdict is what a receiver does about SPF at one step of an SMTP
 // transaction, and the reply it gives (RFC 7208 section 8).
 type Verdict struct {
+	// Action is what the receiver does: Accept, Reject or Defer.
 	Action Action
 	// Code is the SMTP reply code: 550 for Reject, 451 for Defer, 0 for
 	// Accept (the caller replies as it would without SPF).
@@ -120,12 +121,13 @@ type Verdict struct {
 	// Outcome is the check that decided a Reject or Defer; nil for Accept.
 	Outcome *Outcome
 	// ReportOnly is set when Policy.ReportOnly turned a Reject or Defer
-	// into this Accept: Would is then the action an enforcing Policy
-	// would have taken, and Code, EnhancedCode, Lines and Outcome are
-	// those of its verdict (see [Verdict.WouldReply]). Would is Accept
-	// otherwise.
+	// into this Accept: Code, EnhancedCode, Lines and Outcome are then
+	// those of the verdict an enforcing Policy would have given (see
+	// [Verdict.WouldReply]).
 	ReportOnly bool
-	Would      Action
+	// Would is the action an enforcing Policy would have taken where
+	// ReportOnly is set; Accept otherwise.
+	Would Action
 }
 
 // Reply returns the verdict as an SMTP reply, every line with the reply
@@ -137,7 +139,7 @@ func (v Verdict) Reply() string {
 		return ""
 	}
 	var b strings.Builder
-	status := v.Status()
+	status := v.EnhancedStatus()
 	for i, line := range v.Lines {
 		b.WriteString(strconv.Itoa(v.Code))
 		if i < len(v.Lines)-1 {
@@ -177,12 +179,13 @@ func (v Verdict) Message() string {
 		lines[i] = line[code:]
 	}
 	last := len(lines) - 1
-	lines[last] = strings.TrimPrefix(lines[last], v.Status()+" ")
+	lines[last] = strings.TrimPrefix(lines[last], v.EnhancedStatus()+" ")
 	return strings.Join(lines, "\n")
 }
 
-// Status returns the enhanced status code as text, such as "5.7.23".
-func (v Verdict) Status() string {
+// EnhancedStatus returns the enhanced status code of the reply
+// ([Verdict.EnhancedCode], RFC 3463) as text, such as "5.7.23".
+func (v Verdict) EnhancedStatus() string {
 	c := v.EnhancedCode
 	return strconv.Itoa(c[0]) + "." + strconv.Itoa(c[1]) + "." + strconv.Itoa(c[2])
 }
@@ -201,7 +204,7 @@ func (v Verdict) Status() string {
 // result: a permerror gives Reject (550 5.7.24) when p.RejectPermError is
 // set, a temperror Defer (451 4.7.24) unless p.AcceptTempError is set,
 // another result Reject (550 5.7.23 for fail, 5.7.1 otherwise) when
-// p.Reject rejects it; anything else is Accept.
+// p.MailFrom rejects it; anything else is Accept.
 // A skipped check (Outcome.Skipped) is judged as one not made, so it
 // never rejects; a best guess (Outcome.BestGuess) changes nothing. Under
 // p.ReportOnly the verdict is always Accept, with ReportOnly and Would set
@@ -228,7 +231,7 @@ func (p Policy) Verdict(helo, mailFrom *Outcome) Verdict {
 		h = mailFrom
 	}
 	if h != nil && p.HELO.rejects(h.Result) {
-		return reject(h, 550, rejectStatus(h.Result))
+		return refuse(h, Reject, 550, rejectStatus(h.Result))
 	}
 	m := mailFrom
 	if m == nil {
@@ -237,17 +240,15 @@ func (p Policy) Verdict(helo, mailFrom *Outcome) Verdict {
 	switch m.Result {
 	case PermError:
 		if p.RejectPermError {
-			return reject(m, 550, [3]int{5, 7, 24})
+			return refuse(m, Reject, 550, [3]int{5, 7, 24})
 		}
 	case TempError:
 		if !p.AcceptTempError {
-			v := reject(m, 451, [3]int{4, 7, 24})
-			v.Action = Defer
-			return v
+			return refuse(m, Defer, 451, [3]int{4, 7, 24})
 		}
 	default:
-		if p.Reject.rejects(m.Result) {
-			return reject(m, 550, rejectStatus(m.Result))
+		if p.MailFrom.rejects(m.Result) {
+			return refuse(m, Reject, 550, rejectStatus(m.Result))
 		}
 	}
 	return Verdict{}
@@ -273,8 +274,10 @@ const (
 	maxReplyLines = 12
 )
 
-// reject builds the Reject verdict of o.
-func reject(o *Outcome, code int, status [3]int) Verdict {
+// refuse builds the verdict that refuses the transaction because of o:
+// action is Reject (code 550) or Defer (code 451), and the reply's lines
+// say which check gave which result, and why.
+func refuse(o *Outcome, action Action, code int, status [3]int) Verdict {
 	check := "SPF MAIL FROM check"
 	if o.Identity == IdentityHELO {
 		check = "SPF HELO check"
@@ -289,7 +292,7 @@ func reject(o *Outcome, code int, status [3]int) Verdict {
 		switch {
 		case o.Explanation == "":
 			add(o.describe())
-		case o.FromDomain:
+		case o.ExplanationFromDomain:
 			// The explanation is that of the record that gave the
 			// result: the target of a redirect, if any (section 6.2).
 			d := o.MechanismDomain
@@ -322,7 +325,7 @@ func reject(o *Outcome, code int, status [3]int) Verdict {
 		}
 		lines[maxReplyLines-1] = last + "..."
 	}
-	return Verdict{Action: Reject, Code: code, EnhancedCode: status, Lines: lines, Outcome: o}
+	return Verdict{Action: action, Code: code, EnhancedCode: status, Lines: lines, Outcome: o}
 }
 
 // appendReplyLines appends text to lines, made printable ASCII (a line

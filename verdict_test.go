@@ -36,10 +36,10 @@ func replyError(v *Verdict) error {
 	if len(lines) != len(v.Lines) || len(lines) > maxReplyLines {
 		return fmt.Errorf("%d reply lines for %d text lines", len(lines), len(v.Lines))
 	}
-	prefix := fmt.Sprintf("%d-%s ", v.Code, v.Status())
+	prefix := fmt.Sprintf("%d-%s ", v.Code, v.EnhancedStatus())
 	for i, line := range lines {
 		if i == len(lines)-1 {
-			prefix = fmt.Sprintf("%d %s ", v.Code, v.Status())
+			prefix = fmt.Sprintf("%d %s ", v.Code, v.EnhancedStatus())
 		}
 		if !strings.HasPrefix(line, prefix) {
 			return fmt.Errorf("line %d %q does not start with %q", i, line, prefix)
@@ -84,9 +84,9 @@ func TestVerdictTable(t *testing.T) {
 		p    Policy
 	}{
 		{"default", Policy{}},
-		{"softfail", Policy{Reject: RejectSoftFail}},
-		{"notpass", Policy{Reject: RejectNotPass}},
-		{"never", Policy{Reject: RejectNever, HELO: RejectNever, AcceptTempError: true}},
+		{"softfail", Policy{MailFrom: RejectSoftFail}},
+		{"notpass", Policy{MailFrom: RejectNotPass}},
+		{"never", Policy{MailFrom: RejectNever, HELO: RejectNever, AcceptTempError: true}},
 		{"permerror", Policy{RejectPermError: true}},
 		{"accept-temperror", Policy{AcceptTempError: true}},
 		{"helo-never", Policy{HELO: RejectNever}},
@@ -108,7 +108,7 @@ func TestVerdictTable(t *testing.T) {
 			}
 			return deferTemp
 		}
-		if p.Reject.rejects(r) {
+		if p.MailFrom.rejects(r) {
 			return reject(r)
 		}
 		return accept
@@ -193,7 +193,7 @@ func TestVerdictTable(t *testing.T) {
 			for _, c := range cases {
 				t.Run(pc.name+"/"+c.name+"/"+r.String(), func(t *testing.T) {
 					v := pc.p.Verdict(c.helo, c.mailFrom)
-					got := want{v.Action, v.Code, v.Status()}
+					got := want{v.Action, v.Code, v.EnhancedStatus()}
 					if diff := cmp.Diff(c.want, got, cmp.AllowUnexported(want{})); diff != "" {
 						t.Errorf("(-want +got):\n%s", diff)
 					}
@@ -257,7 +257,7 @@ func TestVerdictReplies(t *testing.T) {
 		{
 			name: "softfail",
 			hc:   headerCase{ip: "198.51.100.7", helo: "mail.example.com", sender: "carol@soft.example"},
-			p:    Policy{Reject: RejectSoftFail},
+			p:    Policy{MailFrom: RejectSoftFail},
 			want: "550-5.7.1 SPF MAIL FROM check gave softfail, which is not accepted here:\r\n" +
 				"550-5.7.1 domain of transitioning soft.example does not designate 198.51.100.7 as\r\n" +
 				"550 5.7.1 permitted sender\r\n",
@@ -310,7 +310,7 @@ func TestVerdictHostileExplanation(t *testing.T) {
 		"macro sender": "%{s} is not welcome",
 	} {
 		t.Run(name, func(t *testing.T) {
-			zz := &Zone{}
+			zz := &testZone{}
 			zz.AddTXT("evil.example", "v=spf1 -all exp=exp.evil.example")
 			zz.AddTXT("exp.evil.example", exp)
 			c := &Checker{Resolver: zz, Receiver: "mx.example.org"}
@@ -321,8 +321,8 @@ func TestVerdictHostileExplanation(t *testing.T) {
 			var p Policy
 			v := p.Verdict(nil, &o)
 			checkReply(t, &v)
-			if v.Code != 550 || v.Status() != "5.7.23" {
-				t.Errorf("code %d %s", v.Code, v.Status())
+			if v.Code != 550 || v.EnhancedStatus() != "5.7.23" {
+				t.Errorf("code %d %s", v.Code, v.EnhancedStatus())
 			}
 			// Hand-built outcomes too: text the evaluator would not let
 			// through.

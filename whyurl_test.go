@@ -8,7 +8,7 @@ import (
 
 func TestWhyExplanationURL(t *testing.T) {
 	t.Parallel()
-	zone := &Zone{}
+	zone := &testZone{}
 	zone.AddTXT("example.com", "v=spf1 -all")
 	tests := []struct {
 		name, base string

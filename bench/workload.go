@@ -23,6 +23,7 @@ import (
 
 	blitiri "blitiri.com.ar/go/spf"
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // ZoneFile is the zone of every workload, shared with the benchmarks of
@@ -53,22 +54,22 @@ var Workloads = []Workload{
 	{"mxinclude-nomatch", netip.MustParseAddr("198.18.0.1"), "alice@chain.example.org", "fail"},
 }
 
-// NewZone returns an [spf.Zone] holding the records of ZoneFile.
-func NewZone() (*spf.Zone, error) {
+// NewZone returns an [spftest.Zone] holding the records of ZoneFile.
+func NewZone() (*spftest.Zone, error) {
 	f, err := os.Open(ZoneFile)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return spf.ParseZone(f, "", ZoneFile)
+	return spftest.ParseZone(f, "", ZoneFile)
 }
 
 // A MapResolver answers the queries of blitiri.com.ar/go/spf from maps, as
-// [spf.Zone] answers ours: it implements blitiri's DNSResolver. Its answers
+// [spftest.Zone] answers ours: it implements blitiri's DNSResolver. Its answers
 // are built once, from a Zone, so that a lookup allocates nothing but the
 // error of a name that does not exist, as [net.Resolver] returns it.
 type MapResolver struct {
-	mu    sync.RWMutex // for the same work as spf.Zone; never locked to write
+	mu    sync.RWMutex // for the same work as spftest.Zone; never locked to write
 	txt   map[string][]string
 	mx    map[string][]*net.MX
 	addrs map[string][]net.IPAddr
@@ -78,7 +79,7 @@ type MapResolver struct {
 var _ blitiri.DNSResolver = (*MapResolver)(nil)
 
 // NewMapResolver returns a MapResolver with the records of z.
-func NewMapResolver(z *spf.Zone) (*MapResolver, error) {
+func NewMapResolver(z *spftest.Zone) (*MapResolver, error) {
 	ctx := context.Background()
 	r := &MapResolver{
 		txt:   make(map[string][]string),
@@ -113,7 +114,7 @@ func NewMapResolver(z *spf.Zone) (*MapResolver, error) {
 	return r, nil
 }
 
-// key normalizes a name as spf.Zone does.
+// key normalizes a name as spftest.Zone does.
 func key(name string) string {
 	return strings.ToLower(strings.TrimSuffix(name, "."))
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf-go/spf"
 	"github.com/spf-go/spf/received"
+	"github.com/spf-go/spf/spftest"
 )
 
 // A filter behind the MTA finds the hop that crossed into the network
@@ -25,7 +26,7 @@ func Example() {
 		"\tby forged.example; Wed, 2 Dec 2026 09:00:00 +0000\r\n" +
 		"Subject: hello\r\n\r\nbody\r\n"
 
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 	az := &received.Analyzer{
 		Internal: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},

@@ -52,18 +52,22 @@ type Hop struct {
 	RDNS string
 	// HELO is the name the client gave in HELO or EHLO, as recorded.
 	HELO string
-	// By is the receiving host, as it named itself, and ByIP its
-	// address where recorded (Microsoft Exchange writes it).
-	By   string
+	// By is the receiving host, as it named itself.
+	By string
+	// ByIP is the receiving host's address where recorded (Microsoft
+	// Exchange writes it).
 	ByIP netip.Addr
 	// EnvelopeFrom is the MAIL FROM address where the field records it
 	// (Exim's "(envelope-from <a@b>)", qmail's "(envelope-sender <a@b>)",
 	// Sendmail's "(from a@b)"), without angle brackets.
 	EnvelopeFrom string
-	// ID is the queue id (the id clause), For the recipient (the for
-	// clause) and With the protocol (the with clause: "ESMTPS",
-	// "esmtpsa", "Microsoft SMTP Server", ...).
-	ID, For, With string
+	// ID is the queue id (the id clause).
+	ID string
+	// For is the recipient (the for clause).
+	For string
+	// With is the protocol (the with clause: "ESMTPS", "esmtpsa",
+	// "Microsoft SMTP Server", ...).
+	With string
 	// Auth is non-empty exactly when the field records that the client
 	// authenticated: the user name where it is recorded
 	// ("(Authenticated sender: alice)", Courier's "(AUTH: LOGIN alice)"),

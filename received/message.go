@@ -26,7 +26,10 @@ const (
 // A Field is one header field: its name as written and its value,
 // unfolded, without leading white space.
 type Field struct {
-	Name, Value string
+	// Name is the field name as written.
+	Name string
+	// Value is the field body, unfolded, without leading white space.
+	Value string
 }
 
 // ReadHeader reads the header section of a message (RFC 5322 section
@@ -139,9 +142,10 @@ type HopField struct {
 type SPFField struct {
 	ReceivedSPF
 	// Trusted reports that the field qualifies as the message's SPF
-	// result; Why says why not when it does not.
+	// result.
 	Trusted bool
-	Why     string
+	// Why says why the field does not qualify, where it does not.
+	Why string
 	// Err is why the field could not be read.
 	Err error
 	pos int
@@ -171,31 +175,36 @@ type Analyzer struct {
 type Analysis struct {
 	// Hops has one entry per Received field (at most MaxHops), top first.
 	Hops []HopField
-	// Border is the index in Hops of the border hop, or -1; Status says
-	// why there is none.
+	// Border is the index in Hops of the border hop, or -1.
 	Border int
+	// Status says whether a border hop was found, or why not.
 	Status BorderStatus
 	// ReceivedSPF has one entry per Received-SPF field (at most
-	// MaxHops), top first; Used is the index of the one whose result was
-	// reused, or -1.
+	// MaxHops), top first.
 	ReceivedSPF []SPFField
-	Used        int
+	// Used is the index in ReceivedSPF of the field whose result was
+	// reused, or -1.
+	Used int
 	// EnvelopeSender is the message's envelope sender ("" for the null
 	// sender "<>"): from the top Return-Path field when it is above the
 	// border Received field (added inside, at delivery), else as the
 	// border hop records it (Exim's envelope-from); a Return-Path below
-	// the border came with the message and is ignored. SenderKnown
-	// reports that there was one; both are unset without a border hop.
+	// the border came with the message and is ignored. Unset without a
+	// border hop.
 	EnvelopeSender string
-	SenderKnown    bool
-	// Source says where Outcome came from. With SourceReceivedSPF,
-	// Outcome holds what the field says (Result, Identity, ClientIP,
-	// HELO, Sender, Domain, Mechanism, Receiver); with SourceCheck it is
-	// the outcome of the check and Err its error; with SourceNone,
-	// Outcome is the zero Outcome (result none).
-	Source  Source
+	// SenderKnown reports that an envelope sender was found (see
+	// EnvelopeSender); unset without a border hop.
+	SenderKnown bool
+	// Source says where Outcome came from.
+	Source Source
+	// Outcome is the message's SPF result. With SourceReceivedSPF, it
+	// holds what the field says (Result, Identity, ClientIP, HELO,
+	// Sender, Domain, Mechanism, Receiver); with SourceCheck it is the
+	// outcome of the check; with SourceNone, it is the zero Outcome
+	// (result none).
 	Outcome spf.Outcome
-	Err     error
+	// Err is the error of the check, with SourceCheck.
+	Err error
 }
 
 // BorderHop returns the border hop, or false when there is none.

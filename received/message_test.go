@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // Header fields the trust-path tests are built from. The receiver's
@@ -54,7 +55,7 @@ func header(t *testing.T, lines ...string) []Field {
 
 func TestAnalyzeTrustPath(t *testing.T) {
 	t.Parallel()
-	z := &spf.Zone{}
+	z := &spftest.Zone{}
 	z.AddTXT("example.net", "v=spf1 ip4:203.0.113.0/24 -all")
 	z.AddTXT("mail.example.net", "v=spf1 a:mail.example.net ip4:198.51.100.66 -all")
 	internal := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.48/28")}

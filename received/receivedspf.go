@@ -18,18 +18,22 @@ type ReceivedSPF struct {
 	// Comment is the text of the comment after the result, white space
 	// collapsed, nested parentheses kept.
 	Comment string
-	// ClientIP, EnvelopeFrom, HELO, Receiver, Identity, Mechanism and
-	// Problem are the keys of section 9.1; Identity is lower case as
-	// written ("mailfrom", "helo", Mail::SPF's older "mfrom"). Receiver
-	// is what the writer put there: a host name, or the recipient's
-	// address for the Postfix policy servers.
-	ClientIP     netip.Addr
+	// ClientIP is the key client-ip (RFC 7208 section 9.1).
+	ClientIP netip.Addr
+	// EnvelopeFrom is the key envelope-from.
 	EnvelopeFrom string
-	HELO         string
-	Receiver     string
-	Identity     string
-	Mechanism    string
-	Problem      string
+	// HELO is the key helo.
+	HELO string
+	// Receiver is the key receiver: what the writer put there, a host
+	// name, or the recipient's address for the Postfix policy servers.
+	Receiver string
+	// Identity is the key identity, lower case as written ("mailfrom",
+	// "helo", Mail::SPF's older "mfrom").
+	Identity string
+	// Mechanism is the key mechanism.
+	Mechanism string
+	// Problem is the key problem.
+	Problem string
 	// Params are all the key-value pairs in order, known keys and
 	// others ("x-..." and unknown ones) alike, keys in lower case.
 	Params []spf.HeaderParam

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 func TestParseReceivedSPFCorpus(t *testing.T) {
@@ -56,7 +57,7 @@ func TestParseReceivedSPFErrors(t *testing.T) {
 // for real checks against a zone, hostile inputs included.
 func TestParseReceivedSPFOurs(t *testing.T) {
 	t.Parallel()
-	z := &spf.Zone{}
+	z := &spftest.Zone{}
 	z.AddTXT("example.net", "v=spf1 ip4:203.0.113.0/24 -all")
 	z.AddTXT("broken.example", "v=spf1 ip4:1.2.3.4/40 -all")
 	c := &spf.Checker{Resolver: z, Receiver: "mx.receiver.example"}

@@ -16,7 +16,7 @@ import (
 // a mail server's tests would. In a test, [spftest.NewServer] starts the
 // server and stops it when the test ends.
 func ExampleServer() {
-	zone, err := spf.ParseZone(strings.NewReader(`
+	zone, err := spftest.ParseZone(strings.NewReader(`
 $ORIGIN example.com.
 @       TXT   "v=spf1 mx -all"
 @       MX    10 mail

@@ -25,9 +25,10 @@ const NegativeTTL = 60 * time.Second
 const maxChain = 16
 
 // A Server is a DNS server, on 127.0.0.1 unless [StartServerAt] is given
-// another address, over UDP and TCP on the same port, that answers authoritatively from an [spf.Zone]: real DNS over
-// real sockets for tests of DNS clients, such as [spf.DNSResolver], and
-// of mail servers that check SPF with them.
+// another address, over UDP and TCP on the same port, that answers
+// authoritatively from a [Zone]: real DNS over real sockets for tests of
+// DNS clients, such as [spf.DNSResolver], and of mail servers that check
+// SPF with them.
 //
 // It answers as an authoritative server of every name would (RFC 1034
 // section 4.3.2, RFC 1035 section 4.1):
@@ -37,12 +38,12 @@ const maxChain = 16
 //     the records of its target (and of the target's target...), so that
 //     clients' CNAME handling is exercised; a chain longer than 16 is
 //     answered with SERVFAIL.
-//   - NXDOMAIN for a name the zone does not hold ([spf.Zone.Exists]),
+//   - NXDOMAIN for a name the zone does not hold,
 //     NOERROR with no records (NODATA) for a name with no records of the
 //     type; both with an SOA record in the authority section, whose TTL
 //     and MINIMUM are [NegativeTTL].
 //   - No answer at all for a query the zone says times out
-//     ([spf.Zone.SetTimeout], the TIMEOUT entries of the openspf suite).
+//     ([Zone.SetTimeout], the TIMEOUT entries of the openspf suite).
 //   - Over UDP, answers larger than the client's buffer (512 bytes, or
 //     its EDNS0 size) are truncated with the TC bit set (RFC 6891,
 //     RFC 7766).
@@ -55,7 +56,7 @@ type Server struct {
 	// to [StartServerAt], with the port chosen), for UDP and TCP.
 	Addr string
 
-	zone      *spf.Zone
+	zone      *Zone
 	udp, tcp  *dns.Server
 	done      chan struct{}
 	closeOnce sync.Once
@@ -79,6 +80,7 @@ type Query struct {
 	// form is a space here), without the trailing dot, in the case the
 	// client sent.
 	Name string
+	// Type is the record type asked for.
 	Type spf.RRType
 	// TCP reports that the query came over TCP rather than UDP.
 	TCP bool
@@ -113,7 +115,7 @@ type Fault struct {
 // NewServer starts a [Server] that answers from zone, and stops it when
 // the test ends (t.Cleanup). It fails the test if the server cannot
 // start.
-func NewServer(t testing.TB, zone *spf.Zone) *Server {
+func NewServer(t testing.TB, zone *Zone) *Server {
 	t.Helper()
 	s, err := StartServer(zone)
 	if err != nil {
@@ -124,10 +126,10 @@ func NewServer(t testing.TB, zone *spf.Zone) *Server {
 }
 
 // NewServerFromText is [NewServer] with a zone read from zone-file text
-// by [spf.ParseZone] (absolute names, or relative to an $ORIGIN line).
+// by [ParseZone] (absolute names, or relative to an $ORIGIN line).
 func NewServerFromText(t testing.TB, zoneText string) *Server {
 	t.Helper()
-	z, err := spf.ParseZone(strings.NewReader(zoneText), "", "zone text")
+	z, err := ParseZone(strings.NewReader(zoneText), "", "zone text")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +139,7 @@ func NewServerFromText(t testing.TB, zoneText string) *Server {
 // StartServer starts a [Server] on a free port of 127.0.0.1 that answers
 // from zone, for use outside tests (an Example, a program); call
 // [Server.Close] to stop it. In a test, [NewServer] stops it for you.
-func StartServer(zone *spf.Zone) (*Server, error) {
+func StartServer(zone *Zone) (*Server, error) {
 	return StartServerAt("127.0.0.1:0", zone)
 }
 
@@ -145,9 +147,9 @@ func StartServer(zone *spf.Zone) (*Server, error) {
 // UDP and TCP alike, such as "127.0.0.1:5353" or "[::1]:0". With port 0,
 // a port free for both UDP and TCP is chosen. It is what "spf serve"
 // runs: a DNS fixture for the tests of mail servers not written in Go.
-func StartServerAt(addr string, zone *spf.Zone) (*Server, error) {
+func StartServerAt(addr string, zone *Zone) (*Server, error) {
 	if zone == nil {
-		zone = &spf.Zone{}
+		zone = &Zone{}
 	}
 	s := &Server{
 		zone:   zone,
@@ -216,7 +218,7 @@ func (s *Server) Close() error {
 }
 
 // Zone returns the zone the server answers from.
-func (s *Server) Zone() *spf.Zone { return s.zone }
+func (s *Server) Zone() *Zone { return s.zone }
 
 // Resolver returns an [spf.DNSResolver] that asks this server only, once
 // per query (Attempts 1), waiting at most timeout for each answer; a
@@ -400,14 +402,14 @@ func forge(w dns.ResponseWriter, m *dns.Msg, typ spf.RRType) {
 func (s *Server) answer(m *dns.Msg, name string, typ spf.RRType) bool {
 	cur := name
 	for hops := 0; ; hops++ {
-		if resp := s.zone.Records(cur, typ); resp != nil {
+		if resp := s.zone.records(cur, typ); resp != nil {
 			m.Answer = append(m.Answer, s.records(cur, typ, resp)...)
 			return true
 		}
-		if s.zone.TimesOut(cur, typ) {
+		if s.zone.timesOut(cur, typ) {
 			return false
 		}
-		target, ok := s.zone.CNAME(cur)
+		target, ok := s.zone.cname(cur)
 		if !ok {
 			break
 		}
@@ -419,7 +421,7 @@ func (s *Server) answer(m *dns.Msg, name string, typ spf.RRType) bool {
 		m.Answer = append(m.Answer, &dns.CNAME{Hdr: header(cur, dns.TypeCNAME, 300), Target: presentation(target)})
 		cur = target
 	}
-	if !s.zone.Exists(cur) {
+	if !s.zone.exists(cur) {
 		m.Rcode = dns.RcodeNameError
 	}
 	neg := uint32(NegativeTTL / time.Second)
@@ -455,7 +457,7 @@ func (s *Server) records(owner string, typ spf.RRType, resp *spf.Response) []dns
 			}
 		}
 	case spf.TypeMX:
-		prefs := s.zone.MXPreferences(owner)
+		prefs := s.zone.mxPreferences(owner)
 		for i, n := range resp.Names {
 			var pref uint16
 			if i < len(prefs) {

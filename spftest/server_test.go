@@ -114,7 +114,7 @@ func TestServerAnswers(t *testing.T) {
 }
 
 func TestServerTruncatesLargeUDPAnswers(t *testing.T) {
-	srv := spftest.NewServer(t, &spf.Zone{})
+	srv := spftest.NewServer(t, &spftest.Zone{})
 	for i := range 40 {
 		srv.Zone().AddTXT("big.example", strings.Repeat(string(rune('a'+i%26)), 60))
 	}

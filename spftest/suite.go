@@ -18,39 +18,50 @@ import (
 // A Scenario is one document of a test suite in the openspf YAML format
 // (the format of rfc7208-tests.yml): tests that share one set of DNS data.
 type Scenario struct {
+	// Description is the scenario's description line.
 	Description string
-	Tests       []SuiteTest // in the order of the file
+	// Tests are the scenario's tests, in the order of the file.
+	Tests []SuiteTest
 	// ZoneData holds each name's records, in the order of the file.
 	ZoneData map[string][]ZoneRecord
 }
 
 // A SuiteTest is one test of a [Scenario].
 type SuiteTest struct {
-	Name     string
-	Spec     string // the RFC section the test is about
-	Host     string // the client's IP address
-	HELO     string
+	// Name is the test's key in the scenario.
+	Name string
+	// Spec is the RFC section the test is about.
+	Spec string
+	// Host is the client's IP address.
+	Host string
+	// HELO is the HELO name.
+	HELO string
+	// MailFrom is the MAIL FROM address; empty for the null sender.
 	MailFrom string
 	// Results are the accepted results, the preferred one first.
 	Results []spf.Result
 	// Explanation is the expected explanation of a fail, where the test
 	// checks one; "DEFAULT" stands for the checker's default explanation.
-	Explanation    string
+	Explanation string
+	// HasExplanation reports that the test checks an explanation.
 	HasExplanation bool
 
 	// Receiver holds the receiver's settings of the test, from our
 	// extension of the format (a "receiver" mapping); nil without one.
 	// The tests of the openspf suite have none.
 	Receiver *Receiver
-	// The expectations of a test with a Receiver, from the test keys
-	// "skipped" (a prefix of Outcome.Skipped.String()), "local-rule"
-	// (true or false), "best-guess" (the result of the guess; absent when
-	// no guess is made) and "allowed" (the pattern). Absent keys expect
-	// nothing skipped, no local rule, no guess and no pattern.
-	Skipped   string
+	// Skipped is the test key "skipped" of a test with a Receiver: a
+	// prefix of Outcome.Skipped.String(); empty expects nothing skipped.
+	Skipped string
+	// LocalRule is the test key "local-rule": whether a local rule
+	// decides.
 	LocalRule bool
+	// BestGuess is the test key "best-guess": the result of the guess;
+	// empty expects no guess.
 	BestGuess string
-	Allowed   string
+	// Allowed is the test key "allowed": the allow-list pattern matched;
+	// empty expects none.
+	Allowed string
 }
 
 // Receiver is our extension of the openspf format for what a receiver
@@ -68,13 +79,22 @@ type SuiteTest struct {
 // Each key maps onto the [spf.Checker] field of the same meaning; see
 // [Receiver.Configure].
 type Receiver struct {
-	LocalRules     string
-	BestGuess      string
-	TrustedRelays  []string
-	TrustedHELO    []string
-	Forwarders     []string
+	// LocalRules is "local-rules", for Checker.LocalRules.
+	LocalRules string
+	// BestGuess is "best-guess", for Checker.BestGuess: "default" or a
+	// record.
+	BestGuess string
+	// TrustedRelays is "trusted-relays", for Checker.TrustedRelays.
+	TrustedRelays []string
+	// TrustedHELO is "trusted-helo", for Checker.TrustedHELONames.
+	TrustedHELO []string
+	// Forwarders is "forwarders", for Checker.TrustedForwarders.
+	Forwarders []string
+	// ForwarderNames is "forwarder-names", for
+	// Checker.TrustedForwarderNames.
 	ForwarderNames []string
-	Allow          []string
+	// Allow is "allow", for Checker.AllowOnPass.
+	Allow []string
 }
 
 // Configure sets the fields of c that r names: LocalRules,
@@ -166,11 +186,14 @@ func parseReceiver(n *yaml.Node) (*Receiver, error) {
 // A ZoneRecord is one entry of a name's list in a scenario's zonedata:
 // Type is "A", "AAAA", "MX", "PTR", "CNAME", "TXT", "SPF" or "TIMEOUT".
 type ZoneRecord struct {
+	// Type is the record type, or "TIMEOUT".
 	Type string
 	// Strings are the record's values: one address or name; the
 	// preference and exchange of MX; the character-strings of TXT and
 	// SPF. A TXT record "NONE" has NoRecord set instead.
-	Strings  []string
+	Strings []string
+	// NoRecord is set for a TXT record "NONE", which stands for no
+	// record at all.
 	NoRecord bool
 }
 
@@ -376,8 +399,8 @@ func parseZoneRecord(n *yaml.Node) (ZoneRecord, error) {
 // are published as TXT records instead, unless the name lists TXT records
 // of its own or "TXT: NONE"; a TIMEOUT entry makes
 // the name's queries time out for every type it lists no record of.
-func (sc *Scenario) Zone() (*spf.Zone, error) {
-	z := &spf.Zone{}
+func (sc *Scenario) Zone() (*Zone, error) {
+	z := &Zone{}
 	names := make([]string, 0, len(sc.ZoneData))
 	for name := range sc.ZoneData {
 		names = append(names, name)

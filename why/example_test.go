@@ -10,12 +10,13 @@ import (
 	"strings"
 
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 	"github.com/spf-go/spf/why"
 )
 
 // Explain a fail in plain words, offline against an in-memory zone.
 func ExampleExplain() {
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 	c := &spf.Checker{Resolver: zone, Receiver: "mx.example.net"}
 
@@ -59,7 +60,7 @@ func ExampleExplain() {
 // with the Checker it checks mail with. Here the page answers the link of
 // the reject, as text.
 func ExampleNewHandler() {
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 	c := &spf.Checker{
 		Resolver:           zone,

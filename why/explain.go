@@ -40,52 +40,60 @@ const (
 // built from. The JSON names are part of the API. Every string is printable
 // US-ASCII.
 type Explanation struct {
-	// Result is the result's name ("fail", "none", ...), Identity
-	// "mailfrom" or "helo".
-	Result   string `json:"result"`
+	// Result is the result's name ("fail", "none", ...).
+	Result string `json:"result"`
+	// Identity is the identity checked, "mailfrom" or "helo".
 	Identity string `json:"identity"`
 	// Receiver is the name of the receiving host (%{r}), "unknown" where
 	// it was not configured.
 	Receiver string `json:"receiver"`
-	// ClientIP is the SMTP client's address, HELO the name it gave in
-	// HELO/EHLO, Sender the MAIL FROM address (empty for the null sender).
+	// ClientIP is the SMTP client's address.
 	ClientIP string `json:"client_ip"`
-	HELO     string `json:"helo,omitempty"`
-	Sender   string `json:"sender,omitempty"`
-	// Domain is the domain whose policy was checked, Record its SPF
-	// record (empty where it has none, or more than one).
+	// HELO is the name the client gave in HELO/EHLO.
+	HELO string `json:"helo,omitempty"`
+	// Sender is the MAIL FROM address, empty for the null sender.
+	Sender string `json:"sender,omitempty"`
+	// Domain is the domain whose policy was checked.
 	Domain string `json:"domain"`
+	// Record is Domain's SPF record, empty where it has none, or more
+	// than one.
 	Record string `json:"record,omitempty"`
 	// Records lists the SPF records of Domain when it publishes more
 	// than one (RFC 7208 section 4.5).
 	Records []string `json:"records,omitempty"`
-	// Term is the term that decided the result and TermDomain the domain
-	// whose record holds it; DefaultAll is true when that term is an
-	// "all" that applied because no other term matched.
-	Term       string `json:"term,omitempty"`
+	// Term is the term that decided the result.
+	Term string `json:"term,omitempty"`
+	// TermDomain is the domain whose record holds Term.
 	TermDomain string `json:"term_domain,omitempty"`
-	DefaultAll bool   `json:"default_all,omitempty"`
+	// DefaultAll is true when Term is an "all" that applied because no
+	// other term matched.
+	DefaultAll bool `json:"default_all,omitempty"`
 	// DomainExplanation is the explanation of a fail: the domain's own
 	// (exp=, RFC 7208 section 6.2) or the receiver's default.
-	// ExplanationFromDomain reports that it is the domain's own.
-	DomainExplanation     string `json:"domain_explanation,omitempty"`
-	ExplanationFromDomain bool   `json:"explanation_from_domain,omitempty"`
-	// Problem is the error of a temperror or permerror, and Cause a short
-	// name of it: "syntax", "too-many-lookups", "too-many-void-lookups",
-	// "too-many-mx-names", "multiple-records", "no-target-record", "dns",
-	// "invalid-input" or "other".
+	DomainExplanation string `json:"domain_explanation,omitempty"`
+	// ExplanationFromDomain reports that DomainExplanation is the
+	// domain's own.
+	ExplanationFromDomain bool `json:"explanation_from_domain,omitempty"`
+	// Problem is the error of a temperror or permerror.
 	Problem string `json:"problem,omitempty"`
-	Cause   string `json:"cause,omitempty"`
+	// Cause is a short name of Problem: "syntax", "too-many-lookups",
+	// "too-many-void-lookups", "too-many-mx-names", "multiple-records",
+	// "no-target-record", "dns", "invalid-input" or "other".
+	Cause string `json:"cause,omitempty"`
 	// ProblemTerm is the term a permerror points at, where one does.
 	ProblemTerm string `json:"problem_term,omitempty"`
 	// FailedLookup is the DNS query that failed in a temperror, such as
 	// "TXT example.com".
 	FailedLookup string `json:"failed_lookup,omitempty"`
-	// Lookups and VoidLookups are the counters of RFC 7208 section 4.6.4
-	// at the end of the check, MaxLookups and MaxVoidLookups their limits.
-	Lookups        int `json:"lookups"`
-	MaxLookups     int `json:"max_lookups"`
-	VoidLookups    int `json:"void_lookups"`
+	// Lookups counts the DNS-querying terms at the end of the check (RFC
+	// 7208 section 4.6.4).
+	Lookups int `json:"lookups"`
+	// MaxLookups is the limit of Lookups.
+	MaxLookups int `json:"max_lookups"`
+	// VoidLookups counts the lookups that found nothing at the end of the
+	// check (RFC 7208 section 4.6.4).
+	VoidLookups int `json:"void_lookups"`
+	// MaxVoidLookups is the limit of VoidLookups.
 	MaxVoidLookups int `json:"max_void_lookups"`
 	// Spend lists the terms of Domain's record (and of a redirect's
 	// target) that made DNS-querying lookups, with how many each spent,
@@ -93,28 +101,37 @@ type Explanation struct {
 	Spend []Spend `json:"spend,omitempty"`
 	// VoidTerms lists the terms whose lookups found nothing.
 	VoidTerms []string `json:"void_terms,omitempty"`
-	// Summary says who received what from whom; Policy what the domain's
-	// policy says about the client; Advice what the domain's owner (or the
-	// sender) can do. Each is plain English sentences.
-	Summary string   `json:"summary"`
-	Policy  string   `json:"policy"`
-	Advice  []string `json:"advice"`
+	// Summary says who received what from whom, in plain English.
+	Summary string `json:"summary"`
+	// Policy says what the domain's policy says about the client, in
+	// plain English.
+	Policy string `json:"policy"`
+	// Advice says what the domain's owner (or the sender) can do, in
+	// plain English sentences.
+	Advice []string `json:"advice"`
 }
 
 // A Spend is one term and the DNS-querying lookups it spent of the limit
 // of 10 (RFC 7208 section 4.6.4).
 type Spend struct {
-	Term    string `json:"term"`
-	Domain  string `json:"domain"`
-	Lookups int    `json:"lookups"`
+	// Term is the term, as written in its record.
+	Term string `json:"term"`
+	// Domain is the domain whose record holds Term.
+	Domain string `json:"domain"`
+	// Lookups is how many lookups Term spent.
+	Lookups int `json:"lookups"`
 }
 
 // A Query is one check to explain: the client at IP that said HELO, with
 // the MAIL FROM address Sender, or with HELOOnly the HELO identity alone.
 type Query struct {
-	IP       netip.Addr
-	HELO     string
-	Sender   string
+	// IP is the client's address.
+	IP netip.Addr
+	// HELO is the name the client gave in HELO/EHLO.
+	HELO string
+	// Sender is the MAIL FROM address; empty for the null sender.
+	Sender string
+	// HELOOnly checks the HELO identity alone.
 	HELOOnly bool
 }
 
@@ -181,7 +198,7 @@ func New(out *spf.Outcome, events []spf.Event) *Explanation {
 		Term:                  clean(out.Mechanism, maxName),
 		TermDomain:            clean(out.MechanismDomain, maxName),
 		DomainExplanation:     clean(out.Explanation, maxRecord),
-		ExplanationFromDomain: out.FromDomain,
+		ExplanationFromDomain: out.ExplanationFromDomain,
 		Lookups:               out.Lookups,
 		MaxLookups:            spf.DefaultMaxLookups,
 		VoidLookups:           out.VoidLookups,

@@ -12,20 +12,21 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ from the code's output")
 
 // testZone returns the zone of testdata/why.zone with a hostile PTR name
 // for 198.51.100.7.
-func testZone(t testing.TB) *spf.Zone {
+func testZone(t testing.TB) *spftest.Zone {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", "why.zone"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	z, err := spf.ParseZone(f, "", "why.zone")
+	z, err := spftest.ParseZone(f, "", "why.zone")
 	if err != nil {
 		t.Fatal(err)
 	}

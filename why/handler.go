@@ -27,18 +27,19 @@ type Options struct {
 	// A shorter Checker.Timeout wins.
 	Timeout time.Duration
 	// CacheSize is how many explanations are kept, the least recently
-	// used dropped first; if zero, 256. CacheTTL is how long one is kept;
-	// if zero, one minute.
+	// used dropped first; if zero, 256.
 	CacheSize int
-	CacheTTL  time.Duration
+	// CacheTTL is how long an explanation is kept; if zero, one minute.
+	CacheTTL time.Duration
 	// Rate is how many requests with parameters one client may make per
-	// second, and Burst how many at once (a token bucket per client
-	// address, IPv6 addresses by their /64); if zero, 0.2 (one every
-	// five seconds) and 10. MaxClients bounds the clients remembered; if
-	// zero, 4096. When every remembered client is still limited, new ones
-	// are refused too.
-	Rate       float64
-	Burst      int
+	// second (a token bucket per client address, IPv6 addresses by their
+	// /64); if zero, 0.2 (one every five seconds).
+	Rate float64
+	// Burst is how many requests one client may make at once; if zero,
+	// 10.
+	Burst int
+	// MaxClients bounds the clients remembered; if zero, 4096. When every
+	// remembered client is still limited, new ones are refused too.
 	MaxClients int
 	// MaxChecks bounds the checks running at once; more get status 503.
 	// If zero, 16.

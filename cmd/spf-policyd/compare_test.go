@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf-go/spf"
 	"github.com/spf-go/spf/spftest"
 )
 
@@ -47,7 +46,7 @@ func TestCompare(t *testing.T) {
 	for i := range domains {
 		fmt.Fprintf(&zone, "d%d.bench.example. TXT \"v=spf1 ip4:192.0.2.0/24 include:_spf.provider.example -all\"\n", i)
 	}
-	z, err := spf.ParseZone(strings.NewReader(zone.String()), "", "bench zone")
+	z, err := spftest.ParseZone(strings.NewReader(zone.String()), "", "bench zone")
 	must(t, err)
 	srv, err := spftest.StartServerAt("127.0.0.2:53", z)
 	must(t, err)

@@ -57,7 +57,7 @@ func defaultConfig() *config {
 		checkHELO:     true,
 		checkMailFrom: true,
 		policy: spf.Policy{
-			Reject:          spf.RejectFail,
+			MailFrom:        spf.RejectFail,
 			HELO:            spf.RejectFail,
 			AcceptTempError: true, // TempError_Defer = False
 		},
@@ -127,7 +127,7 @@ func options() []option {
 			return setReject(&c.policy.HELO, &c.checkHELO, v, true)
 		}},
 		{"Mail_From_reject", func(c *config, v string) error {
-			return setReject(&c.policy.Reject, &c.checkMailFrom, v, false)
+			return setReject(&c.policy.MailFrom, &c.checkMailFrom, v, false)
 		}},
 		{"PermError_reject", boolSetter(func(c *config) *bool { return &c.policy.RejectPermError })},
 		{"TempError_Defer", func(c *config, v string) error {

@@ -72,13 +72,13 @@ func TestConfig(t *testing.T) {
 			s.Relays = []string{"127.0.0.0/8", "127.0.0.0/8", "::1/128"}
 		})},
 		{"HELO_reject SPF_Not_Pass, Mail_From_reject Softfail", "HELO_reject = SPF_Not_Pass\nMail_From_reject = Softfail", nil, with(func(s *summary) {
-			s.Policy.HELO, s.Policy.Reject = spf.RejectNotPass, spf.RejectSoftFail
+			s.Policy.HELO, s.Policy.MailFrom = spf.RejectNotPass, spf.RejectSoftFail
 		})},
 		{"HELO_reject Null, Mail_From_reject False", "HELO_reject = Null\nMail_From_reject = False", nil, with(func(s *summary) {
-			s.Policy.HELO, s.Policy.Reject = spf.RejectNever, spf.RejectNever
+			s.Policy.HELO, s.Policy.MailFrom = spf.RejectNever, spf.RejectNever
 		})},
 		{"No_Check", "HELO_reject = No_Check\nmail_from_reject = no_check", nil, with(func(s *summary) {
-			s.Policy.HELO, s.Policy.Reject = spf.RejectNever, spf.RejectNever
+			s.Policy.HELO, s.Policy.MailFrom = spf.RejectNever, spf.RejectNever
 			s.CheckHELO, s.CheckMailFrom = false, false
 		})},
 		{"errors, test only, whitelists", `PermError_reject = True

@@ -219,7 +219,7 @@ func replyText(v spf.Verdict) string {
 	var b strings.Builder
 	b.WriteString(strconv.Itoa(v.Code))
 	b.WriteByte(' ')
-	b.WriteString(v.Status())
+	b.WriteString(v.EnhancedStatus())
 	for _, l := range v.Lines {
 		b.WriteByte(' ')
 		b.WriteString(l)

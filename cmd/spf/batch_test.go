@@ -24,7 +24,7 @@ import (
 // stream.
 func TestBatchOrder(t *testing.T) {
 	t.Parallel()
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	for i := range 50 {
 		zone.AddTXT(fmt.Sprintf("d%d.example", i), fmt.Sprintf("v=spf1 ip4:192.0.2.%d -all", i))
 	}
@@ -81,7 +81,7 @@ func TestBatchOrder(t *testing.T) {
 // query is read: a harness can wait for the answer to each line.
 func TestBatchStreams(t *testing.T) {
 	t.Parallel()
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 ip4:192.0.2.0/24 -all")
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
@@ -111,7 +111,7 @@ func TestBatchStreams(t *testing.T) {
 // and the lines after it are still answered.
 func TestBatchLongLine(t *testing.T) {
 	t.Parallel()
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 -all")
 	in := `{"ip":"192.0.2.1","sender":"` + strings.Repeat("a", 2*maxBatchLine) + "\"}\n" +
 		`{"ip":"192.0.2.1","sender":"a@example.com"}` // no final newline
@@ -130,7 +130,7 @@ func TestBatchReadError(t *testing.T) {
 	t.Parallel()
 	r := io.MultiReader(strings.NewReader("{\"ip\":\"192.0.2.1\",\"sender\":\"a@example.com\"}\n"), errReader{})
 	var out, errOut bytes.Buffer
-	code := runBatch(&spf.Checker{Resolver: &spf.Zone{}}, 2, r, &out, &errOut)
+	code := runBatch(&spf.Checker{Resolver: &spftest.Zone{}}, 2, r, &out, &errOut)
 	if code != exitUsage || !strings.Contains(errOut.String(), "reading standard input: disk on fire") {
 		t.Errorf("exit status %d, stderr %q", code, errOut.String())
 	}
@@ -147,7 +147,7 @@ func (errReader) Read([]byte) (int, error) { return 0, fmt.Errorf("disk on fire"
 // checks run at once.
 func TestBatchBoundsConcurrency(t *testing.T) {
 	t.Parallel()
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 -all")
 	var running, most atomic.Int32
 	res := spf.ResolverFunc(func(ctx context.Context, name string, typ spf.RRType) (*spf.Response, error) {
@@ -282,7 +282,7 @@ func TestBatchErrorWording(t *testing.T) {
 // the check's time limit, and the test would fail.
 func TestBatchDeadNames(t *testing.T) {
 	t.Parallel()
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("live.example", "v=spf1 ip4:192.0.2.0/24 -all")
 	var (
 		mu       sync.Mutex
@@ -349,7 +349,7 @@ func TestBatchDeadNames(t *testing.T) {
 func TestBatchDeadNameCached(t *testing.T) {
 	t.Parallel()
 	const timeout = 2 * time.Second
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("live.example", "v=spf1 ip4:192.0.2.0/24 -all")
 	srv := spftest.NewServer(t, zone)
 	srv.SetFault("dead.example", spftest.Fault{Drop: true})

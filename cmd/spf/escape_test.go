@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // terminalError returns what in out could act on a terminal: a control
@@ -33,7 +34,7 @@ func terminalError(t *testing.T, what, out string) {
 func hostileText(t *testing.T, record, exp, ptrName, helo, local string) map[string]string {
 	t.Helper()
 	ip := netip.MustParseAddr("192.0.2.1")
-	z := &spf.Zone{}
+	z := &spftest.Zone{}
 	z.AddTXT("fuzz.example", record)
 	z.AddTXT("exp.fuzz.example", exp)
 	z.AddPTR("1.2.0.192.in-addr.arpa", ptrName)

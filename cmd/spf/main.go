@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 func main() {
@@ -244,7 +245,7 @@ func (d *dnsFlags) resolver() (res spf.Resolver, watch *watchResolver, err error
 }
 
 // loadZone reads a zone file.
-func loadZone(path string) (*spf.Zone, error) {
+func loadZone(path string) (*spftest.Zone, error) {
 	data, err := readZoneFile(path)
 	if err != nil {
 		return nil, err
@@ -267,8 +268,8 @@ func readZoneFile(path string) ([]byte, error) {
 
 // parseZone parses the zone file text data read from path. Its error
 // names the file once, with the line and what is wrong there.
-func parseZone(path string, data []byte) (*spf.Zone, error) {
-	z, err := spf.ParseZone(bytes.NewReader(data), "", path)
+func parseZone(path string, data []byte) (*spftest.Zone, error) {
+	z, err := spftest.ParseZone(bytes.NewReader(data), "", path)
 	if err != nil {
 		// ParseZone says "spf: zone PATH: " and miekg/dns "PATH: dns: ".
 		msg := strings.TrimPrefix(err.Error(), "spf: ")

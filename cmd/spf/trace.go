@@ -129,148 +129,170 @@ func (p *tracePrinter) header(out *spf.Outcome) {
 // target's evaluation, and a record after the query that fetched it. The
 // lines of a host wait in pending until the term they belong to arrives.
 func (p *tracePrinter) tree(events []spf.Event) []*traceNode {
-	var roots []*traceNode
-	var stack []*traceHost
-	// An error is given in full where it first happens (in the order of
-	// the evaluation) and by its result's name after that.
-	seenErr := map[string]bool{}
-	errText := func(err error, r spf.Result) string {
-		msg := err.Error()
-		if seenErr[msg] {
-			return r.String()
-		}
-		seenErr[msg] = true
-		return r.String() + ": " + strings.TrimPrefix(msg, "spf: ")
-	}
-	// top returns the host an event belongs to, opening a new one where
-	// the event is deeper than every open host. Queries made for %{p}
-	// and exp= report depth 0 wherever they happen; they go to the
-	// innermost host.
-	top := func(ev *spf.Event, domain string) *traceHost {
-		if len(stack) == 0 || ev.Depth > stack[len(stack)-1].depth {
-			h := &traceHost{depth: ev.Depth, node: &traceNode{text: domain, host: domain}}
-			if len(stack) > 0 {
-				parent := stack[len(stack)-1]
-				h.lookups, h.voids = parent.lookups, parent.voids
-			}
-			stack = append(stack, h)
-			return h
-		}
-		return stack[len(stack)-1]
-	}
-	// closeHost ends the innermost host.
-	closeHost := func() {
-		h := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if len(stack) == 0 {
-			roots = append(roots, h.node)
-			return
-		}
-		parent := stack[len(stack)-1]
-		parent.pending = append(parent.pending, h.node)
-	}
+	b := &treeBuilder{p: p, seenErr: map[string]bool{}}
 	for i := range events {
 		ev := &events[i]
 		switch ev.Kind {
 		case spf.EventQuery:
-			h := top(ev, ev.Name)
-			if ev.Err != nil {
-				seenErr[ev.Err.Error()] = true
-			}
-			h.pending = append(h.pending, &traceNode{text: p.query(ev), ev: ev})
-			h.lastQuery = ev
+			b.query(ev)
 		case spf.EventRecord:
-			h := top(ev, ev.Domain)
-			h.node.children = append(h.node.children, h.pending...)
-			h.pending = nil
-			// Show the record on a line of its own where the TXT answer
-			// held more than it.
-			q := h.lastQuery
-			same := q != nil && q.Response != nil && len(q.Response.TXT) == 1 && q.Response.TXT[0] == ev.Record
-			h.node.children = append(h.node.children, &traceNode{text: "SPF record: " + strconv.Quote(ev.Record), ev: ev, hidden: same})
-			h.lookups, h.voids = ev.Lookups, ev.VoidLookups
+			b.record(ev)
 		case spf.EventTerm:
-			h := top(ev, ev.Domain)
-			kind := termKind(ev.Term)
-			var text string
-			switch {
-			case ev.Err != nil:
-				r := spf.PermError
-				if errors.Is(ev.Err, spf.ErrDNS) {
-					r = spf.TempError
-				}
-				text = ev.Term + "  error: " + errText(ev.Err, r)
-			case kind == spf.KindRedirect:
-				text = ev.Term + "  followed"
-			case ev.Matched:
-				text = ev.Term + "  MATCH"
-			default:
-				text = ev.Term + "  no match"
-			}
-			if kind.QueriesDNS() {
-				text += fmt.Sprintf("  [lookup %d/%d]", h.lookups+1, spf.DefaultMaxLookups)
-			}
-			if kind != spf.KindInclude && kind != spf.KindRedirect && ev.VoidLookups > h.voids {
-				text += fmt.Sprintf("  [void lookup %d/%d]", ev.VoidLookups, spf.DefaultMaxVoidLookups)
-			}
-			t := &traceNode{text: text, children: h.pending, ev: ev}
-			h.pending = nil
-			h.node.children = append(h.node.children, t)
-			h.lastTerm, h.redirect = t, kind == spf.KindRedirect
-			h.lookups, h.voids = ev.Lookups, ev.VoidLookups
+			b.term(ev)
 		case spf.EventLimit:
-			h := top(ev, ev.Domain)
-			seenErr[ev.Err.Error()] = true
+			h := b.top(ev, ev.Domain)
+			b.seenErr[ev.Err.Error()] = true
 			h.pending = append(h.pending, &traceNode{text: "LIMIT: " + strings.TrimPrefix(ev.Err.Error(), "spf: "), ev: ev})
 		case spf.EventResult:
-			h := top(ev, ev.Domain)
-			if h.redirect && h.lastTerm != nil {
-				h.lastTerm.children = append(h.lastTerm.children, h.pending...)
-			} else {
-				h.node.children = append(h.node.children, h.pending...)
-			}
-			h.pending = nil
-			res := "result: " + ev.Result.String()
-			if ev.Term != "" {
-				res += " (by " + ev.Term + ")"
-			}
-			if ev.Err != nil {
-				res = "result: " + errText(ev.Err, ev.Result)
-			}
-			if ev.Result == spf.None && h.lastQuery == nil && len(h.node.children) == 0 {
-				res += " (not a valid domain name, RFC 7208 section 4.3)"
-			}
-			rn := &traceNode{text: res, ev: ev}
-			// Point at a syntax error.
-			var se *spf.SyntaxError
-			if errors.As(ev.Err, &se) && se.Offset <= len(se.Record) {
-				// The caret stands under the escaped record.
-				caret := utf8.RuneCountInString(escape.Terminal(se.Record[:se.Offset]))
-				rn.children = []*traceNode{{text: se.Record}, {text: strings.Repeat(" ", caret) + "^"}}
-			}
-			h.node.children = append(h.node.children, rn)
-			if len(stack) > 1 {
-				h.node.text += " (" + ev.Result.String() + ")"
-			}
-			closeHost()
+			b.result(ev)
 		}
 	}
 	// Hosts still open (there should be none) are printed as they are.
-	for len(stack) > 0 {
-		h := stack[len(stack)-1]
+	for len(b.stack) > 0 {
+		h := b.stack[len(b.stack)-1]
 		h.node.children = append(h.node.children, h.pending...)
-		closeHost()
+		b.closeHost()
 	}
-	return roots
+	return b.roots
 }
 
-// termKind returns the kind of a term from its text.
-func termKind(term string) spf.Kind {
-	r, err := spf.Parse("v=spf1 " + term)
-	if err != nil || len(r.Terms) != 1 {
-		return 0
+// A treeBuilder holds the state of [tracePrinter.tree]: the trees built,
+// the hosts still open, innermost last, and the errors already given in
+// full.
+type treeBuilder struct {
+	p       *tracePrinter
+	roots   []*traceNode
+	stack   []*traceHost
+	seenErr map[string]bool
+}
+
+// errText gives an error in full where it first happens (in the order of
+// the evaluation) and by its result's name after that.
+func (b *treeBuilder) errText(err error, r spf.Result) string {
+	msg := err.Error()
+	if b.seenErr[msg] {
+		return r.String()
 	}
-	return r.Terms[0].Kind
+	b.seenErr[msg] = true
+	return r.String() + ": " + strings.TrimPrefix(msg, "spf: ")
+}
+
+// top returns the host an event belongs to, opening a new one where the
+// event is deeper than every open host. Queries made for %{p} and exp=
+// report depth 0 wherever they happen; they go to the innermost host.
+func (b *treeBuilder) top(ev *spf.Event, domain string) *traceHost {
+	if len(b.stack) == 0 || ev.Depth > b.stack[len(b.stack)-1].depth {
+		h := &traceHost{depth: ev.Depth, node: &traceNode{text: domain, host: domain}}
+		if len(b.stack) > 0 {
+			parent := b.stack[len(b.stack)-1]
+			h.lookups, h.voids = parent.lookups, parent.voids
+		}
+		b.stack = append(b.stack, h)
+		return h
+	}
+	return b.stack[len(b.stack)-1]
+}
+
+// closeHost ends the innermost host.
+func (b *treeBuilder) closeHost() {
+	h := b.stack[len(b.stack)-1]
+	b.stack = b.stack[:len(b.stack)-1]
+	if len(b.stack) == 0 {
+		b.roots = append(b.roots, h.node)
+		return
+	}
+	parent := b.stack[len(b.stack)-1]
+	parent.pending = append(parent.pending, h.node)
+}
+
+func (b *treeBuilder) query(ev *spf.Event) {
+	h := b.top(ev, ev.Name)
+	if ev.Err != nil {
+		b.seenErr[ev.Err.Error()] = true
+	}
+	h.pending = append(h.pending, &traceNode{text: b.p.query(ev), ev: ev})
+	h.lastQuery = ev
+}
+
+func (b *treeBuilder) record(ev *spf.Event) {
+	h := b.top(ev, ev.Domain)
+	h.node.children = append(h.node.children, h.pending...)
+	h.pending = nil
+	// Show the record on a line of its own where the TXT answer held more
+	// than it.
+	q := h.lastQuery
+	same := q != nil && q.Response != nil && len(q.Response.TXT) == 1 && q.Response.TXT[0] == ev.Record
+	h.node.children = append(h.node.children, &traceNode{text: "SPF record: " + strconv.Quote(ev.Record), ev: ev, hidden: same})
+	h.lookups, h.voids = ev.Lookups, ev.VoidLookups
+}
+
+func (b *treeBuilder) term(ev *spf.Event) {
+	h := b.top(ev, ev.Domain)
+	kind := ev.TermKind
+	if strings.HasPrefix(ev.Term, "local rule ") {
+		// A local rule's lookups are counted apart from the record's (see
+		// spf.Checker.LocalRules): no counters.
+		kind = 0
+	}
+	var text string
+	switch {
+	case ev.Err != nil:
+		r := spf.PermError
+		if errors.Is(ev.Err, spf.ErrDNS) {
+			r = spf.TempError
+		}
+		text = ev.Term + "  error: " + b.errText(ev.Err, r)
+	case kind == spf.KindRedirect:
+		text = ev.Term + "  followed"
+	case ev.Matched:
+		text = ev.Term + "  MATCH"
+	default:
+		text = ev.Term + "  no match"
+	}
+	if kind.QueriesDNS() {
+		text += fmt.Sprintf("  [lookup %d/%d]", h.lookups+1, spf.DefaultMaxLookups)
+	}
+	if kind != spf.KindInclude && kind != spf.KindRedirect && ev.VoidLookups > h.voids {
+		text += fmt.Sprintf("  [void lookup %d/%d]", ev.VoidLookups, spf.DefaultMaxVoidLookups)
+	}
+	t := &traceNode{text: text, children: h.pending, ev: ev}
+	h.pending = nil
+	h.node.children = append(h.node.children, t)
+	h.lastTerm, h.redirect = t, kind == spf.KindRedirect
+	h.lookups, h.voids = ev.Lookups, ev.VoidLookups
+}
+
+func (b *treeBuilder) result(ev *spf.Event) {
+	h := b.top(ev, ev.Domain)
+	if h.redirect && h.lastTerm != nil {
+		h.lastTerm.children = append(h.lastTerm.children, h.pending...)
+	} else {
+		h.node.children = append(h.node.children, h.pending...)
+	}
+	h.pending = nil
+	res := "result: " + ev.Result.String()
+	if ev.Term != "" {
+		res += " (by " + ev.Term + ")"
+	}
+	if ev.Err != nil {
+		res = "result: " + b.errText(ev.Err, ev.Result)
+	}
+	if ev.Result == spf.None && h.lastQuery == nil && len(h.node.children) == 0 {
+		res += " (not a valid domain name, RFC 7208 section 4.3)"
+	}
+	rn := &traceNode{text: res, ev: ev}
+	// Point at a syntax error.
+	var se *spf.SyntaxError
+	if errors.As(ev.Err, &se) && se.Offset <= len(se.Record) {
+		// The caret stands under the escaped record.
+		caret := utf8.RuneCountInString(escape.Terminal(se.Record[:se.Offset]))
+		rn.children = []*traceNode{{text: se.Record}, {text: strings.Repeat(" ", caret) + "^"}}
+	}
+	h.node.children = append(h.node.children, rn)
+	if len(b.stack) > 1 {
+		h.node.text += " (" + ev.Result.String() + ")"
+	}
+	b.closeHost()
 }
 
 // query describes a DNS query and its answer.

@@ -57,6 +57,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // checkTimeout bounds the SPF checks of one SMTP command. RFC 7208 section
@@ -137,7 +138,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	v := s.cfg.policy.Verdict(s.helo, &out)
 	if v.Action != spf.Accept {
 		s.cfg.logf("%s: %s MAIL FROM:<%s> HELO %s: %s %d %s (%s)",
-			s.ip, v.Action, from, s.heloName, v.Outcome.Identity, v.Code, v.Status(), v.Outcome.Result)
+			s.ip, v.Action, from, s.heloName, v.Outcome.Identity, v.Code, v.EnhancedStatus(), v.Outcome.Result)
 		// go-smtp writes the enhanced status code on the last line of a
 		// reply only; v.Message() carries it on the others, so that every
 		// line has it (RFC 2034).
@@ -204,7 +205,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	var p spf.Policy
 	var ok bool
-	if p.Reject, ok = parseLevel(*reject); !ok {
+	if p.MailFrom, ok = parseLevel(*reject); !ok {
 		fmt.Fprintf(stderr, "smtpserver: invalid -reject %q\n", *reject)
 		return 2
 	}
@@ -280,7 +281,7 @@ func newResolver(zoneFile, dnsServer string) (spf.Resolver, error) {
 			return nil, err
 		}
 		defer f.Close()
-		z, err := spf.ParseZone(f, "", zoneFile)
+		z, err := spftest.ParseZone(f, "", zoneFile)
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // A delivery is a message the server accepted.
@@ -25,7 +26,7 @@ type delivery struct {
 // and returns its address and the messages it delivers.
 func startServer(t *testing.T, p spf.Policy) (addr string, delivered func() []delivery) {
 	t.Helper()
-	zone := &spf.Zone{}
+	zone := &spftest.Zone{}
 	zone.AddTXT("example.com", "v=spf1 ip4:127.0.0.0/8 -all")
 	zone.AddTXT("forged.example", "v=spf1 ip4:192.0.2.0/24 -all exp=why.forged.example")
 	zone.AddTXT("why.forged.example", "%{i} is not one of %{d}'s mail servers")
@@ -262,7 +263,7 @@ func TestVerdicts(t *testing.T) {
 			text: "try again later"},
 		{name: "temperror accepted", policy: spf.Policy{AcceptTempError: true}, helo: "mail.example.com", from: "x@down.example"},
 		{name: "none accepted", helo: "mail.example.com", from: "x@nowhere.example"},
-		{name: "none rejected", policy: spf.Policy{Reject: spf.RejectNotPass}, helo: "mail.example.com", from: "x@nowhere.example",
+		{name: "none rejected", policy: spf.Policy{MailFrom: spf.RejectNotPass}, helo: "mail.example.com", from: "x@nowhere.example",
 			code: 550, status: "5.7.1", text: "gave none"},
 	}
 	for _, tt := range tests {

@@ -34,6 +34,27 @@ func Normalize(name string) (string, bool) {
 	return name, Valid(name)
 }
 
+// Queryable reports whether name (without trailing dot) can be sent to
+// DNS as it is: 1 to [MaxLength] bytes in labels of 1 to 63 bytes (RFC
+// 1035 section 2.3.4), whatever bytes they hold. A name expanded from
+// macros may hold any byte (RFC 7208 section 7.3); [Valid] is the
+// stricter rule for a name check_host() starts from.
+func Queryable(name string) bool {
+	if name == "" || len(name) > MaxLength {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(name); i++ {
+		if i == len(name) || name[i] == '.' {
+			if n := i - start; n == 0 || n > 63 {
+				return false
+			}
+			start = i + 1
+		}
+	}
+	return true
+}
+
 // Valid reports whether name (without trailing dot) is a domain name
 // check_host() can evaluate (RFC 7208 sections 4.3 and 7.1): at most 253
 // bytes, at least two labels of 1 to 63 bytes of visible ASCII, and a last
@@ -107,3 +128,21 @@ func TopLabel(s string) bool {
 
 func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 func isAlnum(c byte) bool { return isAlpha(c) || '0' <= c && c <= '9' }
+
+// Fold returns name in lower case in ASCII only, as DNS compares names
+// (RFC 4343: other bytes are kept as they are), allocating only if name
+// has upper-case letters.
+func Fold(name string) string {
+	for i := 0; i < len(name); i++ {
+		if 'A' <= name[i] && name[i] <= 'Z' {
+			b := []byte(name)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return name
+}

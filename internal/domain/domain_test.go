@@ -69,3 +69,45 @@ func FuzzRaw(f *testing.F) {
 		}
 	})
 }
+
+func TestQueryable(t *testing.T) {
+	label63 := strings.Repeat("a", 63)
+	tests := []struct {
+		name string
+		want bool
+	}{
+		{"example.com", true},
+		{"localhost", true},
+		{"caf\xc3\xa9.example;x", true}, // any byte: expanded macros hold client text
+		{"", false},
+		{"a..b", false},
+		{".a", false},
+		{"a.", false},
+		{label63 + ".x", true},
+		{label63 + "a.x", false},
+		{strings.Repeat("a.", 126) + "a", true},   // 253 bytes
+		{strings.Repeat("a.", 126) + "ab", false}, // 254 bytes
+	}
+	for _, tt := range tests {
+		if got := Queryable(tt.name); got != tt.want {
+			t.Errorf("Queryable(%q) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestFold(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"example.com", "example.com"},
+		{"MiXeD.Example.", "mixed.example."},
+		{"CAF\xc3\x89.EXAMPLE", "caf\xc3\x89.example"}, // ASCII only (RFC 4343)
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := Fold(tt.in); got != tt.want {
+			t.Errorf("Fold(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if n := testing.AllocsPerRun(10, func() { Fold("already.lower") }); n != 0 {
+		t.Errorf("Fold of a lower-case name allocates %v times", n)
+	}
+}

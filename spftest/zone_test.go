@@ -1,4 +1,4 @@
-package spf_test
+package spftest_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // resp is the part of a Response a test compares.
@@ -39,7 +40,7 @@ Mixed\067ase  MX    5 ex\099hange\032one
 alias\033     CNAME mx\049
 k\226\132\170     A     192.0.2.9
 `
-	z, err := spf.ParseZone(strings.NewReader(text), "", "test.zone")
+	z, err := spftest.ParseZone(strings.NewReader(text), "", "test.zone")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,14 +94,14 @@ k\226\132\170     A     192.0.2.9
 }
 
 func TestParseZoneError(t *testing.T) {
-	_, err := spf.ParseZone(strings.NewReader("example.org. IN A not-an-address\n"), "", "bad.zone")
+	_, err := spftest.ParseZone(strings.NewReader("example.org. IN A not-an-address\n"), "", "bad.zone")
 	if err == nil || !strings.Contains(err.Error(), "bad.zone") {
 		t.Errorf("error %v does not name the file", err)
 	}
 }
 
 func TestZoneFaults(t *testing.T) {
-	z := &spf.Zone{}
+	z := &spftest.Zone{}
 	z.AddCNAME("a.example", "b.example")
 	z.AddCNAME("b.example", "a.example")
 	z.AddTXT("partial.example", "v=spf1 -all")

@@ -1,4 +1,4 @@
-package spf
+package spftest
 
 import (
 	"context"
@@ -11,12 +11,15 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/spf-go/spf"
 	"github.com/spf-go/spf/internal/dnstext"
+	"github.com/spf-go/spf/internal/domain"
 )
 
-// A Zone is an in-memory [Resolver] that answers from records it holds.
-// It is meant for tests and offline use: the suite runner, examples and
-// reproducible bug reports all evaluate SPF against a Zone.
+// A Zone is an in-memory [spf.Resolver] that answers from records it
+// holds. It is meant for tests and offline use: the suite runner, examples
+// and reproducible bug reports all evaluate SPF against a Zone, and a
+// [Server] serves one over real DNS.
 //
 // Names are case-insensitive in ASCII only (RFC 4343) and may be given
 // with or without a trailing dot. A name with no records does not exist
@@ -25,6 +28,10 @@ import (
 //
 // The zero Zone is empty and ready to use. A Zone is safe for concurrent
 // use, including adding records while lookups run.
+//
+// A Zone is a [spf.MemoryResolver] whose LookupCached always finds its
+// answer, and its InMemory method reports true: an [spf.Checker] does not
+// prefetch with it, since no query waits.
 type Zone struct {
 	mu       sync.RWMutex
 	answers  map[zoneKey]*zoneEntry
@@ -34,27 +41,27 @@ type Zone struct {
 }
 
 // A zoneEntry is the answer for one name and type, with what building
-// it needs beyond the Response.
+// it needs beyond the spf.Response.
 type zoneEntry struct {
-	resp  *Response
+	resp  *spf.Response
 	prefs []uint16 // MX preferences, parallel to resp.Names
 }
 
 type zoneKey struct {
 	name string
-	typ  RRType
+	typ  spf.RRType
 }
 
 // zoneTTL is the TTL of every answer from a Zone.
 const zoneTTL = 5 * time.Minute
 
-var _ Resolver = (*Zone)(nil)
+var _ spf.Resolver = (*Zone)(nil)
 
 // zoneName returns the key of a name: without a trailing dot, in lower
 // case in ASCII only (DNS names are case-insensitive in ASCII alone, RFC
 // 4343; other bytes are kept as they are).
 func zoneName(name string) string {
-	return foldName(strings.TrimSuffix(name, "."))
+	return domain.Fold(strings.TrimSuffix(name, "."))
 }
 
 func (z *Zone) init() {
@@ -68,12 +75,12 @@ func (z *Zone) init() {
 
 // add changes the entry for (name, typ) through edit, on a copy of the
 // response so that one already returned to a caller never changes.
-func (z *Zone) add(name string, typ RRType, edit func(e *zoneEntry)) {
+func (z *Zone) add(name string, typ spf.RRType, edit func(e *zoneEntry)) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	z.init()
 	k := zoneKey{zoneName(name), typ}
-	e := &zoneEntry{resp: &Response{TTL: zoneTTL}}
+	e := &zoneEntry{resp: &spf.Response{TTL: zoneTTL}}
 	if old := z.answers[k]; old != nil {
 		e.resp.TXT = slices.Clone(old.resp.TXT)
 		e.resp.Addrs = slices.Clone(old.resp.Addrs)
@@ -90,7 +97,7 @@ func (z *Zone) add(name string, typ RRType, edit func(e *zoneEntry)) {
 // (RFC 7208 section 3.3), and so does Lookup. A call with no strings adds
 // a record with no character-string at all.
 func (z *Zone) AddTXT(name string, strs ...string) {
-	z.add(name, TypeTXT, func(e *zoneEntry) {
+	z.add(name, spf.TypeTXT, func(e *zoneEntry) {
 		e.resp.TXT = append(e.resp.TXT, strings.Join(strs, ""))
 	})
 }
@@ -98,9 +105,9 @@ func (z *Zone) AddTXT(name string, strs ...string) {
 // AddIP adds an A record (for an IPv4 address) or an AAAA record (for an
 // IPv6 address) at name. An IPv4-mapped IPv6 address is added as AAAA.
 func (z *Zone) AddIP(name string, addr netip.Addr) {
-	typ := TypeAAAA
+	typ := spf.TypeAAAA
 	if addr.Is4() {
-		typ = TypeA
+		typ = spf.TypeA
 	}
 	z.add(name, typ, func(e *zoneEntry) { e.resp.Addrs = append(e.resp.Addrs, addr) })
 }
@@ -108,7 +115,7 @@ func (z *Zone) AddIP(name string, addr netip.Addr) {
 // AddMX adds an MX record at name. Lookup returns exchanges in order of
 // preference, lowest first; equal preferences keep the order of adding.
 func (z *Zone) AddMX(name string, pref uint16, exchange string) {
-	z.add(name, TypeMX, func(e *zoneEntry) {
+	z.add(name, spf.TypeMX, func(e *zoneEntry) {
 		// Insert after every exchange of lower or equal preference.
 		i := len(e.prefs)
 		for i > 0 && e.prefs[i-1] > pref {
@@ -120,9 +127,9 @@ func (z *Zone) AddMX(name string, pref uint16, exchange string) {
 }
 
 // AddPTR adds a PTR record at name, which is a reverse name such as
-// "4.3.2.1.in-addr.arpa"; see [ReverseName].
+// "4.3.2.1.in-addr.arpa"; see [spf.ReverseName].
 func (z *Zone) AddPTR(name, target string) {
-	z.add(name, TypePTR, func(e *zoneEntry) { e.resp.Names = append(e.resp.Names, strings.TrimSuffix(target, ".")) })
+	z.add(name, spf.TypePTR, func(e *zoneEntry) { e.resp.Names = append(e.resp.Names, strings.TrimSuffix(target, ".")) })
 }
 
 // AddCNAME makes name an alias of target. Lookups of name are answered
@@ -138,7 +145,7 @@ func (z *Zone) AddCNAME(name, target string) {
 // SetTimeout makes queries for name of the given types go unanswered: Lookup
 // returns a timeout error at once. With no types, every type that has no
 // records at name times out, and so do queries of names that do not exist.
-func (z *Zone) SetTimeout(name string, types ...RRType) {
+func (z *Zone) SetTimeout(name string, types ...spf.RRType) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	z.init()
@@ -152,7 +159,7 @@ func (z *Zone) SetTimeout(name string, types ...RRType) {
 }
 
 // Lookup answers from the zone. See [Resolver].
-func (z *Zone) Lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
+func (z *Zone) Lookup(ctx context.Context, name string, typ spf.RRType) (*spf.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -160,17 +167,19 @@ func (z *Zone) Lookup(ctx context.Context, name string, typ RRType) (*Response, 
 }
 
 // LookupCached answers as Lookup does: a Zone has every answer at hand.
-// It makes a Zone a [CachedResolver].
-func (z *Zone) LookupCached(name string, typ RRType) (resp *Response, found bool, err error) {
+// It makes a Zone a [MemoryResolver].
+func (z *Zone) LookupCached(name string, typ spf.RRType) (resp *spf.Response, found bool, err error) {
 	resp, err = z.lookup(name, typ)
 	return resp, true, err
 }
 
-var _ CachedResolver = (*Zone)(nil)
+var _ spf.MemoryResolver = (*Zone)(nil)
 
-func (z *Zone) inMemory() {}
+// InMemory reports true: a Zone answers every query from memory at once,
+// so an [spf.Checker] does not prefetch with it (see [spf.MemoryResolver]).
+func (z *Zone) InMemory() bool { return true }
 
-func (z *Zone) lookup(name string, typ RRType) (*Response, error) {
+func (z *Zone) lookup(name string, typ spf.RRType) (*spf.Response, error) {
 	n := zoneName(name)
 	z.mu.RLock()
 	defer z.mu.RUnlock()
@@ -191,7 +200,7 @@ func (z *Zone) lookup(name string, typ RRType) (*Response, error) {
 		}
 		n = target
 	}
-	return nil, ErrNotFound
+	return nil, spf.ErrNotFound
 }
 
 // Names returns every name that holds a record, sorted.
@@ -240,7 +249,11 @@ func ParseZone(r io.Reader, origin, file string) (*Zone, error) {
 		case *dns.CNAME:
 			z.AddCNAME(name, dnstext.Name(rr.Target))
 		case *dns.TXT:
-			z.AddTXT(name, unescapeTXT(rr.Txt)...)
+			strs := make([]string, len(rr.Txt))
+			for i, t := range rr.Txt {
+				strs[i] = dnstext.Unescape(t)
+			}
+			z.AddTXT(name, strs...)
 		}
 	}
 	if err := zp.Err(); err != nil {
@@ -249,40 +262,28 @@ func ParseZone(r io.Reader, origin, file string) (*Zone, error) {
 	return z, nil
 }
 
-// unescapeTXT turns character-strings from miekg/dns's presentation form
-// (with \DDD and \X escapes) into raw bytes.
-func unescapeTXT(strs []string) []string {
-	out := make([]string, len(strs))
-	for i, s := range strs {
-		out[i] = dnstext.Unescape(s)
-	}
-	return out
-}
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-// Exists reports whether name holds a record of any type or is an alias
+// exists reports whether name holds a record of any type or is an alias
 // (a CNAME). A server answering from the zone tells "no such name"
 // (NXDOMAIN) from "no data" (NODATA) with it.
-func (z *Zone) Exists(name string) bool {
+func (z *Zone) exists(name string) bool {
 	z.mu.RLock()
 	defer z.mu.RUnlock()
 	return z.names[zoneName(name)]
 }
 
-// CNAME returns the target of name if name is an alias (see
+// cname returns the target of name if name is an alias (see
 // [Zone.AddCNAME]), without following the chain further.
-func (z *Zone) CNAME(name string) (target string, ok bool) {
+func (z *Zone) cname(name string) (target string, ok bool) {
 	z.mu.RLock()
 	defer z.mu.RUnlock()
 	target, ok = z.cnames[zoneName(name)]
 	return target, ok
 }
 
-// Records returns the records of type typ that name itself holds, without
-// following a CNAME, or nil if it holds none. The Response is shared: do
+// records returns the records of type typ that name itself holds, without
+// following a CNAME, or nil if it holds none. The spf.Response is shared: do
 // not modify it.
-func (z *Zone) Records(name string, typ RRType) *Response {
+func (z *Zone) records(name string, typ spf.RRType) *spf.Response {
 	z.mu.RLock()
 	defer z.mu.RUnlock()
 	if e := z.answers[zoneKey{zoneName(name), typ}]; e != nil {
@@ -291,21 +292,21 @@ func (z *Zone) Records(name string, typ RRType) *Response {
 	return nil
 }
 
-// MXPreferences returns the preferences of the MX records at name, in the
-// order of the exchanges that Records(name, TypeMX) returns.
-func (z *Zone) MXPreferences(name string) []uint16 {
+// mxPreferences returns the preferences of the MX records at name, in the
+// order of the exchanges that records(name, spf.TypeMX) returns.
+func (z *Zone) mxPreferences(name string) []uint16 {
 	z.mu.RLock()
 	defer z.mu.RUnlock()
-	if e := z.answers[zoneKey{zoneName(name), TypeMX}]; e != nil {
+	if e := z.answers[zoneKey{zoneName(name), spf.TypeMX}]; e != nil {
 		return slices.Clone(e.prefs)
 	}
 	return nil
 }
 
-// TimesOut reports whether a query for typ at name itself goes unanswered
+// timesOut reports whether a query for typ at name itself goes unanswered
 // (see [Zone.SetTimeout]): name has no records of that type and a timeout
 // is set for it. Lookup checks this before it follows a CNAME.
-func (z *Zone) TimesOut(name string, typ RRType) bool {
+func (z *Zone) timesOut(name string, typ spf.RRType) bool {
 	z.mu.RLock()
 	defer z.mu.RUnlock()
 	n := zoneName(name)
@@ -315,3 +316,11 @@ func (z *Zone) TimesOut(name string, typ RRType) bool {
 	}
 	return z.timeouts[k] || z.timeouts[zoneKey{n, 0}]
 }
+
+// timeoutError is the error of a query the zone leaves unanswered (see
+// [Zone.SetTimeout]); its text is that of the spf package's own.
+type timeoutError struct{ name string }
+
+func (e *timeoutError) Error() string   { return "spf: DNS query for " + e.name + " timed out" }
+func (e *timeoutError) Timeout() bool   { return true }
+func (e *timeoutError) Temporary() bool { return true }

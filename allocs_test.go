@@ -1,0 +1,82 @@
+package spf_test
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+
+	"github.com/spf-go/spf"
+)
+
+// A plainResolver hides every method of its Resolver but Lookup, as a
+// DNSResolver has no other: the resolver behind a Cache.
+type plainResolver struct{ r spf.Resolver }
+
+func (p plainResolver) Lookup(ctx context.Context, name string, typ spf.RRType) (*spf.Response, error) {
+	return p.r.Lookup(ctx, name, typ)
+}
+
+// TestCheckAllocs is the allocation guard of Check, as netip's
+// TestParsePrefixAllocs is of ParsePrefix: a check whose answers are all
+// in memory (a warm Cache in front of DNS, or an in-memory zone) allocates
+// nothing, except the one allocation of a fail (its explanation, built
+// from the default macro string). The workloads are those of
+// BenchmarkCheck.
+//
+// With NoPrefetch, a check through a Cache does not ask the Cache first
+// whether it holds the answer (only prefetching does), so it sets up the
+// deadline of Checker.Timeout before its first query: 4 allocations more.
+// The guard holds that count too, so that it cannot grow unseen.
+//
+// The zone cases also guard spftest.Zone's InMemory marker: without it a
+// Checker would set up that deadline for a zone too (4 allocations).
+func TestCheckAllocs(t *testing.T) {
+	if raceDetector {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	if testing.Short() {
+		t.Skip("short")
+	}
+	zone, err := loadBenchZone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	resolvers := []struct {
+		name string
+		res  spf.Resolver
+	}{
+		{"warm-cache", &spf.Cache{Resolver: plainResolver{zone}}},
+		{"zone", zone},
+	}
+	for _, rs := range resolvers {
+		for _, noPrefetch := range []bool{false, true} {
+			c := &spf.Checker{Resolver: rs.res, NoPrefetch: noPrefetch}
+			for _, tc := range checkCases {
+				name := rs.name + "/" + tc.name
+				if noPrefetch {
+					name += "/noprefetch"
+				}
+				t.Run(name, func(t *testing.T) {
+					ip := netip.MustParseAddr(tc.ip)
+					check := func() {
+						if out, err := c.Check(ctx, ip, "mail.example.net", tc.sender); out.Result != tc.want {
+							t.Fatalf("Check(%s, %s) = %v, %v; want %v", tc.ip, tc.sender, out.Result, err, tc.want)
+						}
+					}
+					check() // warm the cache and the records' parse
+					want := 0.0
+					if tc.want == spf.Fail {
+						want++ // the explanation
+					}
+					if noPrefetch && rs.name == "warm-cache" {
+						want += 4 // the deadline's context and timer
+					}
+					if got := testing.AllocsPerRun(50, check); got != want {
+						t.Errorf("Check allocates %v times, want %v", got, want)
+					}
+				})
+			}
+		}
+	}
+}
