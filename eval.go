@@ -248,12 +248,14 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		e.prefetch = false
 		e.memory = true
 	}
+	// Answers in memory are taken at once, without a context or a
+	// goroutine, prefetching on or off.
+	e.peek, _ = e.res.(MemoryResolver)
 	if e.prefetch {
 		e.pf.init(ctx, c.Timeout, e)
 		defer e.pf.stop()
 		// Prefetching starts with the first query that has to wait; a
 		// check whose answers are all in a cache never needs it.
-		e.peek, _ = e.res.(MemoryResolver)
 		e.missed = e.peek == nil
 	}
 	if e.limit = c.timeLimit(); e.limit > 0 {
