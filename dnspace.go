@@ -138,21 +138,27 @@ func (r *DNSResolver) releasePrefetch() { r.pace.inFlight.Add(-1) }
 
 // A call is a Lookup in progress that identical Lookups wait for.
 type call struct {
-	done chan struct{}
-	resp *Response
-	err  error
+	done    chan struct{} // made by the first waiter, closed when over
+	waiters int           // Lookups waiting for it
+	resp    *Response
+	err     error
 }
 
 // calls merges identical Lookups in flight on one DNSResolver.
 type calls struct {
-	mu sync.Mutex
-	m  map[zoneKey]*call
+	mu   sync.Mutex
+	m    map[zoneKey]*call
+	free []*call // calls no one waited for, to use again
 }
+
+// maxFreeCalls bounds calls.free.
+const maxFreeCalls = 64
 
 // do returns the answer of r.lookup for (name, typ), sharing it with the
 // identical calls in flight. A caller whose context ends stops waiting;
 // if the call that was sending the query ended so, the others send it
-// again themselves.
+// again themselves. A query no one else waits for allocates nothing
+// here: its call is used again.
 func (c *calls) do(ctx context.Context, r *DNSResolver, name string, typ RRType) (*Response, error) {
 	k := zoneKey{name, typ}
 	for {
@@ -162,19 +168,36 @@ func (c *calls) do(ctx context.Context, r *DNSResolver, name string, typ RRType)
 			if c.m == nil {
 				c.m = make(map[zoneKey]*call)
 			}
-			cl = &call{done: make(chan struct{})}
+			if n := len(c.free); n > 0 {
+				cl = c.free[n-1]
+				c.free = c.free[:n-1]
+			} else {
+				cl = new(call)
+			}
 			c.m[k] = cl
 			c.mu.Unlock()
-			cl.resp, cl.err = r.lookup(ctx, name, typ)
+			resp, err := r.lookup(ctx, name, typ)
 			c.mu.Lock()
 			delete(c.m, k)
+			if cl.waiters == 0 {
+				if len(c.free) < maxFreeCalls {
+					c.free = append(c.free, cl)
+				}
+			} else {
+				cl.resp, cl.err = resp, err
+				close(cl.done)
+			}
 			c.mu.Unlock()
-			close(cl.done)
-			return cl.resp, cl.err
+			return resp, err
 		}
+		if cl.done == nil {
+			cl.done = make(chan struct{})
+		}
+		cl.waiters++
+		done := cl.done
 		c.mu.Unlock()
 		select {
-		case <-cl.done:
+		case <-done:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
