@@ -47,13 +47,18 @@ const maxCNAMEHops = 16
 //     of more than 4096 bytes) is asked again over TCP (RFC 7766). A
 //     server that fails (no answer in Timeout, a network error, SERVFAIL,
 //     REFUSED or any other error code) is followed by the next one.
-//   - Against forged answers (RFC 5452): each query goes out from a new
-//     UDP socket, so from a source port the kernel picks at random, with
-//     a random ID; an answer whose ID, flags or question (name byte for
-//     byte, type and class) do not match the query is discarded, not
-//     trusted, and the resolver goes on waiting for the real one. No case
-//     randomisation (DNS 0x20) is added: the port and the ID are as
-//     random as before.
+//   - Against forged answers (RFC 5452), each query has a random ID and
+//     the case of the letters of its name randomised (DNS 0x20,
+//     draft-vixie-dnsext-dns0x20); an answer whose ID, flags or question
+//     (name byte for byte, so with the same case, type and class) do not
+//     match the query is discarded, not trusted, and the resolver goes on
+//     waiting for the real one. A query whose name has 15 letters or more
+//     (15 bits, as much as a random source port gives) may go out from a
+//     socket kept from an earlier query, which saves half its CPU; one
+//     with fewer gets a new socket, so a source port the kernel picks at
+//     random. A socket serves at most 32 queries, and none after a
+//     timeout, a resending or a stray datagram. The servers must echo the
+//     question as asked, as RFC 1035 section 4.1.1 has them do.
 //   - A query left unanswered is sent again, on the same socket with the
 //     same ID, after a retransmission timeout computed from the round
 //     trips measured (RFC 6298 section 2: SRTT + 4 RTTVAR, at least 20
@@ -230,6 +235,37 @@ func (q *question) String() string {
 	return string(q.name.Data[:max(int(q.name.Length)-1, 0)])
 }
 
+// randomCase flips the case of the name's ASCII letters at random (DNS
+// 0x20, draft-vixie-dnsext-dns0x20) and returns how many letters the
+// name has: so many bits of entropy a forged answer must guess beside
+// the ID, since an answer must repeat the question byte for byte.
+func (q *question) randomCase() (letters int) {
+	var bits uint64
+	n := 0
+	for i := range int(q.name.Length) {
+		c := q.name.Data[i]
+		if lower(c) < 'a' || lower(c) > 'z' {
+			continue
+		}
+		if n == 0 {
+			bits, n = rand.Uint64(), 64
+		}
+		if bits&1 != 0 {
+			q.name.Data[i] = c ^ 0x20
+		}
+		bits >>= 1
+		n--
+		letters++
+	}
+	return letters
+}
+
+// minCaseBits is how many letters a query's name must have for the query
+// to go out from a pooled socket, whose source port earlier queries
+// shared: as many bits as a fresh random port gives (Linux picks from
+// 28,232 ports), so that a forger has as much to guess either way.
+const minCaseBits = 15
+
 // An rcodeError is an answer with an error code other than NXDOMAIN.
 type rcodeError struct {
 	name   string
@@ -285,11 +321,14 @@ func (r *DNSResolver) exchange(ctx context.Context, server string, q *question, 
 	bp := buffers.Get().(*[]byte)
 	defer buffers.Put(bp)
 	query, answer := (*bp)[:0:maxQuerySize], (*bp)[maxQuerySize:]
+	// Errors name q; the query asks sent, q with its case randomised.
+	sent := *q
+	shared := sent.randomCase() >= minCaseBits
 	id := uint16(rand.Uint32())
-	if query, err = appendQuery(query, id, q); err != nil {
+	if query, err = appendQuery(query, id, &sent); err != nil {
 		return nil, 0, fmt.Errorf("spf: DNS query for %q: %w", q.String(), err)
 	}
-	n, err := r.exchangeUDP(ctx, server, query, answer, id, q, deadline)
+	n, err := r.exchangeUDP(ctx, server, query, answer, id, &sent, deadline, shared)
 	if errors.Is(err, errTruncated) {
 		// RFC 7766: the TCP connection gets a Timeout of its own.
 		deadline = time.Now().Add(timeout)
@@ -297,10 +336,10 @@ func (r *DNSResolver) exchange(ctx context.Context, server string, q *question, 
 			deadline = d
 		}
 		id = uint16(rand.Uint32())
-		if query, err = appendQuery(query[:0], id, q); err != nil {
+		if query, err = appendQuery(query[:0], id, &sent); err != nil {
 			return nil, 0, err
 		}
-		answer, err = exchangeTCP(ctx, server, query, id, q, deadline)
+		answer, err = exchangeTCP(ctx, server, query, id, &sent, deadline)
 		n = len(answer)
 	}
 	if err != nil {
@@ -337,13 +376,14 @@ var longAgo = time.Unix(1, 0)
 
 // exchangeUDP sends query to server over a UDP socket of r's pool and
 // reads the answer into answer, returning its size; errTruncated if it
-// has the TC bit. A query left unanswered is sent again (same ID, same
+// has the TC bit. Without shared, the socket is a new one, used for this
+// query only. A query left unanswered is sent again (same ID, same
 // socket) after r.pace's retransmission timeout, doubled each time,
 // until deadline. It measures the round trip from the first sending,
 // which overstates it when a copy was answered: a slow server then sees
 // fewer copies.
-func (r *DNSResolver) exchangeUDP(ctx context.Context, server string, query, answer []byte, id uint16, q *question, deadline time.Time) (n int, err error) {
-	s, err := r.sockets.get(server)
+func (r *DNSResolver) exchangeUDP(ctx context.Context, server string, query, answer []byte, id uint16, q *question, deadline time.Time, shared bool) (n int, err error) {
+	s, err := r.sockets.get(server, shared)
 	if err != nil {
 		return 0, err
 	}
@@ -381,7 +421,7 @@ func (r *DNSResolver) exchangeUDP(ctx context.Context, server string, query, ans
 			// A socket that got a stray datagram, or whose query
 			// was sent twice, may still receive something: it is
 			// not used again.
-			reuse = err == nil && !stray && !resent
+			reuse = shared && err == nil && !stray && !resent
 			return n, err
 		}
 		var nerr net.Error

@@ -6,12 +6,8 @@ import (
 )
 
 // maxSocketQueries is how many queries a UDP socket of a DNSResolver
-// sends before it is closed, so that its source port changes: one, so
-// that each query has a fresh random port (RFC 5452 section 9.2), as a
-// forged answer must guess it with the ID. A larger value saves about
-// 15 allocations and half the CPU of a query, at the cost of that
-// entropy.
-const maxSocketQueries = 1
+// sends before it is closed, so that its source port changes.
+const maxSocketQueries = 32
 
 // maxIdleSockets bounds the idle UDP sockets a DNSResolver keeps for one
 // server; more are closed.
@@ -33,10 +29,11 @@ type sockets struct {
 	idle map[string][]*socket
 }
 
-// get returns an idle socket connected to server, or a new one.
-func (p *sockets) get(server string) (*socket, error) {
+// get returns an idle socket connected to server if shared, or else a
+// new one.
+func (p *sockets) get(server string, shared bool) (*socket, error) {
 	p.mu.Lock()
-	if l := p.idle[server]; len(l) > 0 {
+	if l := p.idle[server]; shared && len(l) > 0 {
 		s := l[len(l)-1]
 		l[len(l)-1] = nil
 		p.idle[server] = l[:len(l)-1]
