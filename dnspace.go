@@ -3,6 +3,7 @@ package spf
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,9 @@ type prefetchPacer interface {
 	// if so, releasePrefetch must be called when it is done.
 	acquirePrefetch() bool
 	releasePrefetch()
+	// checkBegin and checkEnd bracket a check that may prefetch.
+	checkBegin()
+	checkEnd()
 }
 
 var _ prefetchPacer = (*DNSResolver)(nil)
@@ -46,10 +50,12 @@ var _ prefetchPacer = (*DNSResolver)(nil)
 // trips (answers from a resolver's cache, the lower values of the
 // samples), and the prefetch queries in flight.
 type pacer struct {
-	fastRTT  atomic.Int64 // nanoseconds; 0 before the first sample
-	inFlight atomic.Int32 // prefetch queries
-	active   atomic.Int32 // Lookups in progress, merged ones included
-	retries  atomic.Int64 // UDP queries sent again
+	fastRTT    atomic.Int64 // nanoseconds; 0 before the first sample
+	inFlight   atomic.Int32 // prefetch queries
+	active     atomic.Int32 // Lookups in progress, merged ones included
+	checks     atomic.Int32 // checks in progress that may prefetch
+	retries    atomic.Int64 // UDP queries sent again
+	prefetches atomic.Int64 // prefetch queries allowed
 
 	mu           sync.Mutex
 	srtt, rttvar time.Duration // RFC 6298 section 2; srtt 0 before the first sample
@@ -111,7 +117,7 @@ func (p *pacer) sample(d time.Duration) {
 // fast round trips, at most maxPrefetchDelay (also before any sample);
 // negative, for never, when the resolver is busy.
 func (p *pacer) delay() time.Duration {
-	if p.active.Load() >= busyInFlight {
+	if p.busy() {
 		return -1
 	}
 	est := time.Duration(p.fastRTT.Load())
@@ -121,20 +127,39 @@ func (p *pacer) delay() time.Duration {
 	return min(4*est, maxPrefetchDelay)
 }
 
+// busy reports whether prefetching would cost more than it saves: the
+// resolver has busyInFlight Lookups in progress, or its fast round trips
+// are shorter than maxPrefetchDelay/4 (a resolver answering from its
+// cache) while more checks are in progress than the Go scheduler runs at
+// once. Then a query that waits longer than a few round trips waits for
+// the CPU, not for DNS, and prefetched queries would only add work.
+func (p *pacer) busy() bool {
+	if p.active.Load() >= busyInFlight {
+		return true
+	}
+	est := time.Duration(p.fastRTT.Load())
+	return est != 0 && 4*est < maxPrefetchDelay && int(p.checks.Load()) > runtime.GOMAXPROCS(0)
+}
+
 func (r *DNSResolver) prefetchDelay() time.Duration { return r.pace.delay() }
 
 func (r *DNSResolver) acquirePrefetch() bool {
-	if r.pace.active.Load() >= busyInFlight {
+	if r.pace.busy() {
 		return false
 	}
 	if r.pace.inFlight.Add(1) > maxPrefetchInFlight {
 		r.pace.inFlight.Add(-1)
 		return false
 	}
+	r.pace.prefetches.Add(1)
 	return true
 }
 
 func (r *DNSResolver) releasePrefetch() { r.pace.inFlight.Add(-1) }
+
+func (r *DNSResolver) checkBegin() { r.pace.checks.Add(1) }
+
+func (r *DNSResolver) checkEnd() { r.pace.checks.Add(-1) }
 
 // A call is a Lookup in progress that identical Lookups wait for.
 type call struct {

@@ -74,6 +74,7 @@ type prefetcher struct {
 	ip                   netip.Addr
 	maxLookups, maxVoids int
 	maxMX, maxPTR        int
+	counted              bool // pacer.checkBegin was called; checkEnd is due
 
 	mu      sync.Mutex
 	sem     chan struct{} // made with the first query in flight
@@ -123,6 +124,10 @@ func (p *prefetcher) init(ctx context.Context, grace time.Duration, e *evaluatio
 	if c, ok := e.res.(*Cache); ok {
 		p.pacer, _ = c.Resolver.(prefetchPacer)
 	}
+	if p.pacer != nil {
+		p.pacer.checkBegin()
+		p.counted = true
+	}
 	p.ip = e.env.ip
 	p.addrType = addrType(e.env.ip)
 	p.maxLookups, p.maxVoids = e.maxLookups, e.maxVoids
@@ -137,6 +142,10 @@ func (p *prefetcher) init(ctx context.Context, grace time.Duration, e *evaluatio
 // with every check that stops early. The goroutines of a check end when
 // its queries do.
 func (p *prefetcher) stop() {
+	if p.counted {
+		p.pacer.checkEnd()
+		p.counted = false
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.closed && p.stopped != nil {
