@@ -328,8 +328,10 @@ func (r *DNSResolver) exchange(ctx context.Context, server string, q *question, 
 	if query, err = appendQuery(query, id, &sent); err != nil {
 		return nil, 0, fmt.Errorf("spf: DNS query for %q: %w", q.String(), err)
 	}
+	network := "udp"
 	n, err := r.exchangeUDP(ctx, server, query, answer, id, &sent, deadline, shared)
 	if errors.Is(err, errTruncated) {
+		network = "tcp"
 		// RFC 7766: the TCP connection gets a Timeout of its own.
 		deadline = time.Now().Add(timeout)
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -343,7 +345,7 @@ func (r *DNSResolver) exchange(ctx context.Context, server string, q *question, 
 		n = len(answer)
 	}
 	if err != nil {
-		return nil, 0, queryError(q, "udp", server, err)
+		return nil, 0, queryError(q, network, server, err)
 	}
 	return readAnswer(answer[:n], q)
 }
@@ -497,9 +499,6 @@ func exchangeTCP(ctx context.Context, server string, query []byte, id uint16, q 
 
 func queryError(q *question, network, server string, err error) error {
 	name := q.String()
-	if errors.Is(err, errMismatch) {
-		network = "tcp"
-	}
 	var nerr net.Error
 	if errors.As(err, &nerr) && nerr.Timeout() {
 		return fmt.Errorf("spf: DNS query %s %q to %s over %s: %w", q.typ, name, server, network,
