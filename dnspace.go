@@ -3,6 +3,7 @@ package spf
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,9 @@ type prefetchPacer interface {
 	// if so, releasePrefetch must be called when it is done.
 	acquirePrefetch() bool
 	releasePrefetch()
+	// checkBegin and checkEnd bracket a check that may prefetch.
+	checkBegin()
+	checkEnd()
 }
 
 var _ prefetchPacer = (*DNSResolver)(nil)
@@ -46,10 +50,12 @@ var _ prefetchPacer = (*DNSResolver)(nil)
 // trips (answers from a resolver's cache, the lower values of the
 // samples), and the prefetch queries in flight.
 type pacer struct {
-	fastRTT  atomic.Int64 // nanoseconds; 0 before the first sample
-	inFlight atomic.Int32 // prefetch queries
-	active   atomic.Int32 // Lookups in progress, merged ones included
-	retries  atomic.Int64 // UDP queries sent again
+	fastRTT    atomic.Int64 // nanoseconds; 0 before the first sample
+	inFlight   atomic.Int32 // prefetch queries
+	active     atomic.Int32 // Lookups in progress, merged ones included
+	checks     atomic.Int32 // checks in progress that may prefetch
+	retries    atomic.Int64 // UDP queries sent again
+	prefetches atomic.Int64 // prefetch queries allowed
 
 	mu           sync.Mutex
 	srtt, rttvar time.Duration // RFC 6298 section 2; srtt 0 before the first sample
@@ -111,7 +117,7 @@ func (p *pacer) sample(d time.Duration) {
 // fast round trips, at most maxPrefetchDelay (also before any sample);
 // negative, for never, when the resolver is busy.
 func (p *pacer) delay() time.Duration {
-	if p.active.Load() >= busyInFlight {
+	if p.busy() {
 		return -1
 	}
 	est := time.Duration(p.fastRTT.Load())
@@ -121,38 +127,63 @@ func (p *pacer) delay() time.Duration {
 	return min(4*est, maxPrefetchDelay)
 }
 
+// busy reports whether prefetching would cost more than it saves: the
+// resolver has busyInFlight Lookups in progress, or its fast round trips
+// are shorter than maxPrefetchDelay/4 (a resolver answering from its
+// cache) while more checks are in progress than the Go scheduler runs at
+// once. Then a query that waits longer than a few round trips waits for
+// the CPU, not for DNS, and prefetched queries would only add work.
+func (p *pacer) busy() bool {
+	if p.active.Load() >= busyInFlight {
+		return true
+	}
+	est := time.Duration(p.fastRTT.Load())
+	return est != 0 && 4*est < maxPrefetchDelay && int(p.checks.Load()) > runtime.GOMAXPROCS(0)
+}
+
 func (r *DNSResolver) prefetchDelay() time.Duration { return r.pace.delay() }
 
 func (r *DNSResolver) acquirePrefetch() bool {
-	if r.pace.active.Load() >= busyInFlight {
+	if r.pace.busy() {
 		return false
 	}
 	if r.pace.inFlight.Add(1) > maxPrefetchInFlight {
 		r.pace.inFlight.Add(-1)
 		return false
 	}
+	r.pace.prefetches.Add(1)
 	return true
 }
 
 func (r *DNSResolver) releasePrefetch() { r.pace.inFlight.Add(-1) }
 
+func (r *DNSResolver) checkBegin() { r.pace.checks.Add(1) }
+
+func (r *DNSResolver) checkEnd() { r.pace.checks.Add(-1) }
+
 // A call is a Lookup in progress that identical Lookups wait for.
 type call struct {
-	done chan struct{}
-	resp *Response
-	err  error
+	done    chan struct{} // made by the first waiter, closed when over
+	waiters int           // Lookups waiting for it
+	resp    *Response
+	err     error
 }
 
 // calls merges identical Lookups in flight on one DNSResolver.
 type calls struct {
-	mu sync.Mutex
-	m  map[zoneKey]*call
+	mu   sync.Mutex
+	m    map[zoneKey]*call
+	free []*call // calls no one waited for, to use again
 }
+
+// maxFreeCalls bounds calls.free.
+const maxFreeCalls = 64
 
 // do returns the answer of r.lookup for (name, typ), sharing it with the
 // identical calls in flight. A caller whose context ends stops waiting;
 // if the call that was sending the query ended so, the others send it
-// again themselves.
+// again themselves. A query no one else waits for allocates nothing
+// here: its call is used again.
 func (c *calls) do(ctx context.Context, r *DNSResolver, name string, typ RRType) (*Response, error) {
 	k := zoneKey{name, typ}
 	for {
@@ -162,19 +193,36 @@ func (c *calls) do(ctx context.Context, r *DNSResolver, name string, typ RRType)
 			if c.m == nil {
 				c.m = make(map[zoneKey]*call)
 			}
-			cl = &call{done: make(chan struct{})}
+			if n := len(c.free); n > 0 {
+				cl = c.free[n-1]
+				c.free = c.free[:n-1]
+			} else {
+				cl = new(call)
+			}
 			c.m[k] = cl
 			c.mu.Unlock()
-			cl.resp, cl.err = r.lookup(ctx, name, typ)
+			resp, err := r.lookup(ctx, name, typ)
 			c.mu.Lock()
 			delete(c.m, k)
+			if cl.waiters == 0 {
+				if len(c.free) < maxFreeCalls {
+					c.free = append(c.free, cl)
+				}
+			} else {
+				cl.resp, cl.err = resp, err
+				close(cl.done)
+			}
 			c.mu.Unlock()
-			close(cl.done)
-			return cl.resp, cl.err
+			return resp, err
 		}
+		if cl.done == nil {
+			cl.done = make(chan struct{})
+		}
+		cl.waiters++
+		done := cl.done
 		c.mu.Unlock()
 		select {
-		case <-cl.done:
+		case <-done:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

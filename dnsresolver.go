@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	"github.com/spf-go/spf/internal/dnstext"
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // DefaultDNSTimeout is how long a [DNSResolver] with no Timeout waits for
@@ -37,17 +37,44 @@ const ednsSize = 1232
 const maxCNAMEHops = 16
 
 // A DNSResolver is a [Resolver] that sends its queries to recursive DNS
-// servers itself, with github.com/miekg/dns, and reduces their answers to
-// what SPF needs (RFC 7208 sections 4.4, 4.6.4 and 5):
+// servers itself, building and parsing messages with
+// golang.org/x/net/dns/dnsmessage, which allocates nothing but the
+// strings of the answer, and reduces the answers to what SPF needs (RFC
+// 7208 sections 4.4, 4.6.4 and 5):
 //
 //   - Queries go over UDP with EDNS0 (RFC 6891, a 1232-byte buffer) and
-//     the AD bit set (RFC 6840 section 5.7); a truncated answer is asked
-//     again over TCP (RFC 7766). A server that fails (no answer in
-//     Timeout, a network error, SERVFAIL, REFUSED or any other error
-//     code) is followed by the next one.
-//   - Each query has a fresh random ID; an answer whose ID, question or
-//     flags do not match the query is discarded, not trusted, and the
-//     resolver goes on waiting for the real one (RFC 5452).
+//     the AD bit set (RFC 6840 section 5.7); a truncated answer (or one
+//     of more than 4096 bytes) is asked again over TCP (RFC 7766). A
+//     server that fails (no answer in Timeout, a network error, SERVFAIL,
+//     REFUSED or any other error code) is followed by the next one.
+//   - Against forged answers (RFC 5452), each query has a random ID and
+//     the case of the letters of its name randomised (DNS 0x20,
+//     draft-vixie-dnsext-dns0x20); an answer whose ID, flags or question
+//     (name byte for byte, so with the same case, type and class) do not
+//     match the query is discarded, not trusted, and the resolver goes on
+//     waiting for the real one. A query whose name has 15 letters or more
+//     (15 bits, as much as a random source port gives) may go out from a
+//     socket kept from an earlier query, which saves half its CPU; one
+//     with fewer gets a new socket, so a source port the kernel picks at
+//     random. A socket serves at most 32 queries, and none after a
+//     timeout, a resending or a stray datagram. The servers must echo the
+//     question as asked, as RFC 1035 section 4.1.1 has them do.
+//   - A query left unanswered is sent again, on the same socket with the
+//     same ID, after a retransmission timeout computed from the round
+//     trips measured (RFC 6298 section 2: SRTT + 4 RTTVAR, at least 20
+//     ms; 250 ms, at most Timeout/2, before any measure), doubled at each
+//     resending, until Timeout: a lost datagram costs a round trip or
+//     two, not the Timeout.
+//   - Identical Lookups in flight at the same time (same name and type)
+//     share one query, as Go's resolver does; a caller whose context ends
+//     stops waiting without ending the others'.
+//   - The round trips measured also pace the prefetching of a [Checker]
+//     that uses the resolver (see Checker.NoPrefetch): a check prefetches
+//     only once one of its queries has waited four fast round trips (at
+//     most 2 ms); the resolver has at most 8 prefetch queries in flight
+//     over all checks, and none while 16 Lookups are in progress, so that
+//     speculative queries neither overflow a server's receive queue nor
+//     cost CPU where checks are many.
 //   - A CNAME chain inside the answer is followed to the records of its
 //     end (RFC 1034 section 3.6.2). NXDOMAIN and NOERROR with no records
 //     of the type asked for (NODATA) are both void: Lookup returns an
@@ -56,7 +83,9 @@ const maxCNAMEHops = 16
 //   - TXT character-strings are joined as raw bytes (RFC 7208 section
 //     3.3), never in the \DDD presentation form; names with bytes that
 //     are special in presentation form (spaces, quotes, backslashes,
-//     non-ASCII), which macros can produce, are queried as they are.
+//     non-ASCII), which macros can produce, are queried as they are. An
+//     answer that does not parse (such as a name with a dot inside a
+//     label) is a temporary failure.
 //   - Response.TTL is the smallest TTL of the records used, and
 //     Response.Authenticated is the answer's AD bit: trust it only when
 //     the path to a validating resolver is itself trusted (RFC 4035
@@ -64,8 +93,10 @@ const maxCNAMEHops = 16
 //
 // A timeout, a network error or an error code is returned as an error
 // that is not [ErrNotFound]: a temporary failure, which check_host()
-// turns into temperror. A Lookup ends when the caller's context ends,
-// whatever its own timeouts.
+// turns into temperror. One exchange with one server takes at most
+// Timeout over UDP, resendings included, plus Timeout over TCP after a
+// truncated answer; a Lookup therefore takes at most 2 × Timeout ×
+// len(Servers) × Attempts, and never longer than its context allows.
 //
 // The zero DNSResolver asks the servers of /etc/resolv.conf. A
 // DNSResolver is safe for concurrent use; do not change its fields once
@@ -95,9 +126,10 @@ type DNSResolver struct {
 	// makes up for lost UDP packets; if zero, DefaultDNSAttempts.
 	Attempts int
 
-	conf  resolvConf // the servers of ConfigFile (resolvconf.go)
-	pace  pacer      // round trips measured, prefetch queries in flight
-	calls calls      // identical Lookups in flight, merged
+	conf    resolvConf // the servers of ConfigFile (resolvconf.go)
+	pace    pacer      // round trips measured, prefetch queries in flight
+	calls   calls      // identical Lookups in flight, merged
+	sockets sockets    // idle UDP sockets
 }
 
 var _ Resolver = (*DNSResolver)(nil)
@@ -121,8 +153,8 @@ func (r *DNSResolver) Lookup(ctx context.Context, name string, typ RRType) (*Res
 
 // lookup is Lookup without the merging of identical queries.
 func (r *DNSResolver) lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
-	qname, ok := questionName(name)
-	if !ok {
+	var q question
+	if !q.set(name, typ) {
 		return nil, fmt.Errorf("%w: %q cannot be a DNS name", ErrNotFound, name)
 	}
 	servers, err := r.servers()
@@ -143,7 +175,7 @@ func (r *DNSResolver) lookup(ctx context.Context, name string, typ RRType) (*Res
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			in, err := exchange(ctx, server, qname, typ, timeout, &r.pace)
+			resp, rcode, err := r.exchange(ctx, server, &q, timeout)
 			if err != nil {
 				if cerr := ctx.Err(); cerr != nil {
 					return nil, cerr
@@ -151,15 +183,71 @@ func (r *DNSResolver) lookup(ctx context.Context, name string, typ RRType) (*Res
 				last = err
 				continue
 			}
-			switch in.Rcode {
-			case dns.RcodeSuccess, dns.RcodeNameError:
-				return readAnswer(in, qname, typ)
+			if resp != nil {
+				return resp, nil
 			}
-			last = &rcodeError{name: name, typ: typ, server: server, rcode: in.Rcode}
+			last = &rcodeError{name: name, typ: typ, server: server, rcode: rcode}
 		}
 	}
 	return nil, last
 }
+
+// A question is what a query asks: a name, fully qualified in wire form
+// (raw bytes, dots between labels), and a type.
+type question struct {
+	name dnsmessage.Name
+	typ  RRType
+}
+
+// set makes q the question for name, in raw bytes with dots between
+// labels, and typ. It reports false for a name that cannot be in the DNS
+// (RFC 1035 section 2.3.4).
+func (q *question) set(name string, typ RRType) bool {
+	name = strings.TrimSuffix(name, ".")
+	if !validQueryName(name) {
+		return false
+	}
+	q.name.Length = uint8(copy(q.name.Data[:], name) + 1)
+	q.name.Data[len(name)] = '.'
+	q.typ = typ
+	return true
+}
+
+// String returns the name without its trailing dot, for errors.
+func (q *question) String() string {
+	return string(q.name.Data[:max(int(q.name.Length)-1, 0)])
+}
+
+// randomCase flips the case of the name's ASCII letters at random (DNS
+// 0x20, draft-vixie-dnsext-dns0x20) and returns how many letters the
+// name has: so many bits of entropy a forged answer must guess beside
+// the ID, since an answer must repeat the question byte for byte.
+func (q *question) randomCase() (letters int) {
+	var bits uint64
+	n := 0
+	for i := range int(q.name.Length) {
+		c := q.name.Data[i]
+		if lower(c) < 'a' || lower(c) > 'z' {
+			continue
+		}
+		if n == 0 {
+			bits, n = rand.Uint64(), 64
+		}
+		if bits&1 != 0 {
+			q.name.Data[i] = c ^ 0x20
+		}
+		bits >>= 1
+		n--
+		letters++
+	}
+	return letters
+}
+
+// minCaseBits is how many letters a query's name must have for the query
+// to go out from a pooled socket, whose source port earlier queries
+// shared: as many bits as a fresh random port gives (Linux picks from
+// 28,232 ports), so that a forger has as much to guess either way.
+const minCaseBits = 15
 
 // An rcodeError is an answer with an error code other than NXDOMAIN.
 type rcodeError struct {
@@ -182,157 +270,199 @@ func (e *rcodeError) Error() string {
 func (e *rcodeError) Temporary() bool { return true }
 
 // errTruncated is what reading a UDP answer returns when the answer has
-// the TC bit set but does not unpack whole.
+// the TC bit set.
 var errTruncated = errors.New("spf: truncated DNS answer")
 
-// exchange sends one query to server and returns its answer: over UDP,
-// then over TCP if the UDP answer is truncated. pace measures the UDP
-// round trips and paces retransmissions.
-func exchange(ctx context.Context, server, qname string, typ RRType, timeout time.Duration, pace *pacer) (*dns.Msg, error) {
-	q := new(dns.Msg)
-	q.Id = uint16(rand.Uint32())
-	q.RecursionDesired = true
-	q.AuthenticatedData = true
-	q.Question = []dns.Question{{Name: qname, Qtype: uint16(typ), Qclass: dns.ClassINET}}
-	q.SetEdns0(ednsSize, false)
-	wire, err := q.Pack()
-	if err != nil {
-		return nil, fmt.Errorf("spf: DNS query for %q: %w", qname, err)
+// errMismatch is what reading a TCP answer returns when the answer is
+// not the answer to the query.
+var errMismatch = errors.New("the answer does not match the query")
+
+// maxQuerySize bounds the query a DNSResolver packs: a header, a question
+// of at most 255 bytes and an OPT record.
+const maxQuerySize = 512
+
+// maxUDPAnswer is the largest UDP answer a DNSResolver reads: a server
+// may send more than the EDNS0 size it was told, but a datagram that
+// fills the buffer may have been cut, and is asked again over TCP.
+const maxUDPAnswer = 4096
+
+// buffers holds the buffers of exchanges: a query in the first
+// maxQuerySize bytes, then a UDP answer.
+var buffers = sync.Pool{New: func() any {
+	b := make([]byte, maxQuerySize+maxUDPAnswer)
+	return &b
+}}
+
+// exchange asks server the question q: over UDP, then over TCP if the UDP
+// answer is truncated. It returns the answer reduced to a Response for
+// NOERROR and NXDOMAIN, or else (resp nil) the answer's error code.
+func (r *DNSResolver) exchange(ctx context.Context, server string, q *question, timeout time.Duration) (resp *Response, rcode int, err error) {
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
-	in, err := exchangeOver(ctx, "udp", server, q, wire, timeout, pace)
-	if errors.Is(err, errTruncated) || (err == nil && in.Truncated) {
-		q.Id = uint16(rand.Uint32())
-		if wire, err = q.Pack(); err != nil {
-			return nil, err
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	query, answer := (*bp)[:0:maxQuerySize], (*bp)[maxQuerySize:]
+	// Errors name q; the query asks sent, q with its case randomised.
+	sent := *q
+	shared := sent.randomCase() >= minCaseBits
+	id := uint16(rand.Uint32())
+	if query, err = appendQuery(query, id, &sent); err != nil {
+		return nil, 0, fmt.Errorf("spf: DNS query for %q: %w", q.String(), err)
+	}
+	network := "udp"
+	n, err := r.exchangeUDP(ctx, server, query, answer, id, &sent, deadline, shared)
+	if errors.Is(err, errTruncated) {
+		network = "tcp"
+		// RFC 7766: the TCP connection gets a Timeout of its own.
+		deadline = time.Now().Add(timeout)
+		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+			deadline = d
 		}
-		in, err = exchangeOver(ctx, "tcp", server, q, wire, timeout, nil)
+		id = uint16(rand.Uint32())
+		if query, err = appendQuery(query[:0], id, &sent); err != nil {
+			return nil, 0, err
+		}
+		answer, err = exchangeTCP(ctx, server, query, id, &sent, deadline)
+		n = len(answer)
 	}
-	return in, err
+	if err != nil {
+		return nil, 0, queryError(q, network, server, err)
+	}
+	return readAnswer(answer[:n], q)
+}
+
+// appendQuery appends to buf the query for q with the given ID, recursion
+// desired, the AD bit (RFC 6840 section 5.7) and EDNS0 (RFC 6891).
+func appendQuery(buf []byte, id uint16, q *question) ([]byte, error) {
+	b := dnsmessage.NewBuilder(buf, dnsmessage.Header{ID: id, RecursionDesired: true, AuthenticData: true})
+	if err := b.StartQuestions(); err != nil {
+		return nil, err
+	}
+	if err := b.Question(dnsmessage.Question{Name: q.name, Type: dnsmessage.Type(q.typ), Class: dnsmessage.ClassINET}); err != nil {
+		return nil, err
+	}
+	if err := b.StartAdditionals(); err != nil {
+		return nil, err
+	}
+	var opt dnsmessage.ResourceHeader
+	if err := opt.SetEDNS0(ednsSize, dnsmessage.RCodeSuccess, false); err != nil {
+		return nil, err
+	}
+	if err := b.OPTResource(opt, dnsmessage.OPTResource{}); err != nil {
+		return nil, err
+	}
+	return b.Finish()
 }
 
 // longAgo is a deadline in the past, which makes blocked reads return.
 var longAgo = time.Unix(1, 0)
 
-// exchangeOver sends the query q, packed as wire, to server over network
-// ("udp" or "tcp") and reads the answer. Over UDP, with pace, a query
-// left unanswered is sent again (same ID, same socket) after pace's
-// retransmission timeout, doubled each time, until the deadline.
-func exchangeOver(ctx context.Context, network, server string, q *dns.Msg, wire []byte, timeout time.Duration, pace *pacer) (*dns.Msg, error) {
-	deadline := time.Now().Add(timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	dctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(dctx, network, server)
+// exchangeUDP sends query to server over a UDP socket of r's pool and
+// reads the answer into answer, returning its size; errTruncated if it
+// has the TC bit. Without shared, the socket is a new one, used for this
+// query only. A query left unanswered is sent again (same ID, same
+// socket) after r.pace's retransmission timeout, doubled each time,
+// until deadline. It measures the round trip from the first sending,
+// which overstates it when a copy was answered: a slow server then sees
+// fewer copies.
+func (r *DNSResolver) exchangeUDP(ctx context.Context, server string, query, answer []byte, id uint16, q *question, deadline time.Time, shared bool) (n int, err error) {
+	s, err := r.sockets.get(server, shared)
 	if err != nil {
-		return nil, queryError(q, network, server, err)
+		return 0, err
 	}
-	defer conn.Close()
-	// The context's end interrupts reads and writes at once.
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(longAgo) })
-	defer stop()
-	if err := conn.SetDeadline(deadline); err != nil {
-		return nil, queryError(q, network, server, err)
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	var in *dns.Msg
-	if network == "udp" && pace != nil {
-		in, err = readUDPPaced(ctx, conn, q, wire, deadline, pace)
-	} else if network == "udp" {
-		in, err = readUDP(conn, q, wire)
-	} else {
-		in, err = readTCP(conn, q, wire)
-	}
-	if err != nil && !errors.Is(err, errTruncated) {
-		return nil, queryError(q, network, server, err)
-	}
-	return in, err
-}
-
-func queryError(q *dns.Msg, network, server string, err error) error {
-	qq := q.Question[0]
-	name := dnstext.Name(qq.Name)
-	var nerr net.Error
-	if errors.As(err, &nerr) && nerr.Timeout() {
-		return fmt.Errorf("spf: DNS query %s %q to %s over %s: %w", RRType(qq.Qtype), name, server, network,
-			&timeoutError{name: name})
-	}
-	return fmt.Errorf("spf: DNS query %s %q to %s over %s: %w", RRType(qq.Qtype), name, server, network, err)
-}
-
-// udpBuffers holds buffers for UDP answers, as large as a datagram can
-// be: a server may send more than the EDNS0 size it was told.
-var udpBuffers = sync.Pool{New: func() any {
-	b := make([]byte, dns.MaxMsgSize)
-	return &b
-}}
-
-// readUDP sends a query and waits for its answer, discarding datagrams
-// that are not the answer to it until the deadline.
-func readUDP(conn net.Conn, q *dns.Msg, wire []byte) (*dns.Msg, error) {
-	if _, err := conn.Write(wire); err != nil {
-		return nil, err
-	}
-	bp := udpBuffers.Get().(*[]byte)
-	defer udpBuffers.Put(bp)
-	buf := *bp
-	for {
-		n, err := conn.Read(buf)
-		if err != nil {
-			return nil, err
-		}
-		in := new(dns.Msg)
-		if err := in.Unpack(buf[:n]); err != nil {
-			// A truncated answer may be cut in the middle of a record.
-			if n >= 12 && binary.BigEndian.Uint16(buf) == q.Id && buf[2]&0x80 != 0 && buf[2]&0x02 != 0 {
-				return nil, errTruncated
+	reuse := false
+	defer func() { r.sockets.put(server, s, reuse) }()
+	if ctx.Done() != nil {
+		// The context's end interrupts the read at once.
+		stop := context.AfterFunc(ctx, func() { s.conn.SetReadDeadline(longAgo) })
+		defer func() {
+			if !stop() {
+				reuse = false // the deadline may be set at any time
 			}
-			continue
-		}
-		if answers(in, q) {
-			return in, nil
-		}
+		}()
 	}
-}
-
-// readUDPPaced is readUDP that sends the query again each time pace's
-// retransmission timeout passes without an answer (doubling it), until
-// deadline. It measures the round trip from the first sending, which
-// overstates it when a copy was answered: a slow server then sees fewer
-// copies.
-func readUDPPaced(ctx context.Context, conn net.Conn, q *dns.Msg, wire []byte, deadline time.Time, pace *pacer) (*dns.Msg, error) {
-	rto := pace.rto(time.Until(deadline))
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if _, err := s.conn.Write(query); err != nil {
+		return 0, err
+	}
+	rto := r.pace.rto(time.Until(deadline))
 	first := time.Now()
+	resent := false
 	for {
 		next := time.Now().Add(rto)
 		if next.After(deadline) {
 			next = deadline
 		}
-		if err := conn.SetReadDeadline(next); err != nil {
-			return nil, err
+		if err := s.conn.SetReadDeadline(next); err != nil {
+			return 0, err
 		}
-		in, err := readUDP(conn, q, wire)
+		n, stray, err := readUDP(s.conn, answer, id, q)
+		if err == nil || errors.Is(err, errTruncated) {
+			r.pace.sample(time.Since(first))
+			// A socket that got a stray datagram, or whose query
+			// was sent twice, may still receive something: it is
+			// not used again.
+			reuse = shared && err == nil && !stray && !resent
+			return n, err
+		}
 		var nerr net.Error
-		if err == nil {
-			pace.sample(time.Since(first))
+		if !errors.As(err, &nerr) || !nerr.Timeout() || !next.Before(deadline) || ctx.Err() != nil {
+			return 0, err
 		}
-		if err == nil || !errors.As(err, &nerr) || !nerr.Timeout() || !next.Before(deadline) || ctx.Err() != nil {
-			return in, err
+		r.pace.retries.Add(1)
+		resent = true
+		if _, err := s.conn.Write(query); err != nil {
+			return 0, err
 		}
-		pace.retries.Add(1)
 		rto *= 2
 	}
 }
 
-// readTCP sends a query on a TCP connection and reads its answer.
-func readTCP(conn net.Conn, q *dns.Msg, wire []byte) (*dns.Msg, error) {
-	out := make([]byte, 2+len(wire))
-	binary.BigEndian.PutUint16(out, uint16(len(wire)))
-	copy(out[2:], wire)
+// readUDP reads datagrams from conn into buf until one is the answer to
+// the query (id, q), discarding the others (RFC 5452), and returns its
+// size; errTruncated if it has the TC bit or fills buf (it may have been
+// cut). stray reports a datagram discarded.
+func readUDP(conn net.Conn, buf []byte, id uint16, q *question) (n int, stray bool, err error) {
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			return 0, stray, err
+		}
+		h, ok := answers(buf[:n], id, q)
+		if !ok {
+			stray = true
+			continue
+		}
+		if h.Truncated || n == len(buf) {
+			return n, stray, errTruncated
+		}
+		return n, stray, nil
+	}
+}
+
+// exchangeTCP sends query to server over a new TCP connection (RFC 7766)
+// and returns the answer.
+func exchangeTCP(ctx context.Context, server string, query []byte, id uint16, q *question, deadline time.Time) ([]byte, error) {
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(dctx, "tcp", server)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(longAgo) })
+	defer stop()
+	if err := conn.SetDeadline(deadline); err != nil {
+		return nil, err
+	}
+	out := make([]byte, 2+len(query))
+	binary.BigEndian.PutUint16(out, uint16(len(query)))
+	copy(out[2:], query)
 	if _, err := conn.Write(out); err != nil {
 		return nil, err
 	}
@@ -340,109 +470,243 @@ func readTCP(conn net.Conn, q *dns.Msg, wire []byte) (*dns.Msg, error) {
 	if _, err := io.ReadFull(conn, l[:]); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, binary.BigEndian.Uint16(l[:]))
-	if _, err := io.ReadFull(conn, buf); err != nil {
+	answer := make([]byte, binary.BigEndian.Uint16(l[:]))
+	if _, err := io.ReadFull(conn, answer); err != nil {
 		return nil, err
 	}
-	in := new(dns.Msg)
-	if err := in.Unpack(buf); err != nil {
-		return nil, err
+	if _, ok := answers(answer, id, q); !ok {
+		return nil, errMismatch
 	}
-	if !answers(in, q) {
-		return nil, errors.New("the answer does not match the query")
-	}
-	return in, nil
+	return answer, nil
 }
 
-// answers reports whether in is an answer to the query q: same ID, same
-// question, and the QR bit set.
-func answers(in, q *dns.Msg) bool {
-	if in.Id != q.Id || !in.Response || in.Opcode != dns.OpcodeQuery || len(in.Question) != 1 {
-		return false
+func queryError(q *question, network, server string, err error) error {
+	name := q.String()
+	var nerr net.Error
+	if errors.As(err, &nerr) && nerr.Timeout() {
+		return fmt.Errorf("spf: DNS query %s %q to %s over %s: %w", q.typ, name, server, network,
+			&timeoutError{name: name})
 	}
-	a, b := in.Question[0], q.Question[0]
-	return a.Qtype == b.Qtype && a.Qclass == b.Qclass && strings.EqualFold(a.Name, b.Name)
+	return fmt.Errorf("spf: DNS query %s %q to %s over %s: %w", q.typ, name, server, network, err)
 }
 
-// readAnswer reduces a NOERROR or NXDOMAIN answer to a Response.
-func readAnswer(in *dns.Msg, qname string, typ RRType) (*Response, error) {
-	resp := &Response{Authenticated: in.AuthenticatedData}
+// answers reports whether msg is an answer to the query (id, q): same ID,
+// the QR bit, a standard query, and one question that is q exactly, byte
+// for byte. It returns the answer's header.
+func answers(msg []byte, id uint16, q *question) (dnsmessage.Header, bool) {
+	var p dnsmessage.Parser
+	h, err := p.Start(msg)
+	if err != nil || h.ID != id || !h.Response || h.OpCode != 0 {
+		return h, false
+	}
+	a, err := p.Question()
+	if err != nil || a.Type != dnsmessage.Type(q.typ) || a.Class != dnsmessage.ClassINET ||
+		a.Name.Length != q.name.Length || a.Name.Data != q.name.Data {
+		return h, false
+	}
+	if _, err := p.Question(); err != dnsmessage.ErrSectionDone {
+		return h, false
+	}
+	return h, true
+}
+
+// errMalformed is the error of an answer that does not parse.
+var errMalformed = errors.New("spf: malformed DNS answer")
+
+// readAnswer reduces an answer to the question q (see answers) to a
+// Response if its code is NOERROR or NXDOMAIN; otherwise it returns the
+// code, and resp is nil.
+func readAnswer(msg []byte, q *question) (resp *Response, rcode int, err error) {
+	var p dnsmessage.Parser
+	h, err := p.Start(msg)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w for %q: %w", errMalformed, q.String(), err)
+	}
+	if h.RCode != dnsmessage.RCodeSuccess && h.RCode != dnsmessage.RCodeNameError {
+		return nil, int(h.RCode), nil
+	}
+	resp = &Response{Authenticated: h.AuthenticData}
 	minTTL := uint32(math.MaxUint32)
-	cur := qname
+	cur := q.name
 	var prefs []uint16
 	for hops := 0; ; hops++ {
-		found := false
-		for _, rr := range in.Answer {
-			h := rr.Header()
-			if h.Class != dns.ClassINET || h.Rrtype != uint16(typ) || !strings.EqualFold(h.Name, cur) {
-				continue
-			}
-			switch rr := rr.(type) {
-			case *dns.TXT:
-				resp.TXT = append(resp.TXT, strings.Join(unescapeTXT(rr.Txt), ""))
-			case *dns.A:
-				a, ok := netip.AddrFromSlice(rr.A.To4())
-				if !ok {
-					continue
-				}
-				resp.Addrs = append(resp.Addrs, a)
-			case *dns.AAAA:
-				ip := rr.AAAA.To16()
-				if ip == nil {
-					continue
-				}
-				resp.Addrs = append(resp.Addrs, netip.AddrFrom16([16]byte(ip)))
-			case *dns.MX:
-				resp.Names = append(resp.Names, dnstext.Name(rr.Mx))
-				prefs = append(prefs, rr.Preference)
-			case *dns.PTR:
-				resp.Names = append(resp.Names, dnstext.Name(rr.Ptr))
-			default:
-				continue
-			}
-			found = true
-			minTTL = min(minTTL, h.Ttl)
+		next, found, err := readRecords(&p, msg, &cur, q.typ, resp, &prefs, &minTTL)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w for %q: %w", errMalformed, q.String(), err)
 		}
-		if found {
-			break
-		}
-		next := ""
-		for _, rr := range in.Answer {
-			if c, ok := rr.(*dns.CNAME); ok && c.Hdr.Class == dns.ClassINET && strings.EqualFold(c.Hdr.Name, cur) {
-				next = c.Target
-				minTTL = min(minTTL, c.Hdr.Ttl)
-				break
-			}
-		}
-		if next == "" {
+		if found || next.Length == 0 {
 			break
 		}
 		if hops >= maxCNAMEHops {
-			return nil, fmt.Errorf("spf: DNS answer for %q: CNAME chain too long or looping", dnstext.Name(qname))
+			return nil, 0, fmt.Errorf("spf: DNS answer for %q: CNAME chain too long or looping", q.String())
 		}
 		cur = next
 	}
 	if len(prefs) > 1 {
 		sortMX(resp.Names, prefs)
 	}
-	if resp.Len() == 0 {
-		// RFC 2308 section 5: the negative TTL is the smaller of the
-		// SOA's TTL and its MINIMUM field.
-		neg := uint32(0)
-		for _, rr := range in.Ns {
-			if soa, ok := rr.(*dns.SOA); ok {
-				neg = min(soa.Hdr.Ttl, soa.Minttl)
-				break
-			}
-		}
-		if minTTL != math.MaxUint32 { // a CNAME led to nothing
-			neg = min(neg, minTTL)
-		}
-		resp.TTL = time.Duration(neg) * time.Second
-		return resp, nil
+	if resp.Len() > 0 {
+		resp.TTL = time.Duration(minTTL) * time.Second
+		return resp, 0, nil
 	}
-	resp.TTL = time.Duration(minTTL) * time.Second
-	return resp, nil
+	// RFC 2308 section 5: the negative TTL is the smaller of the SOA's
+	// TTL and its MINIMUM field.
+	neg, err := negativeTTL(&p, msg)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w for %q: %w", errMalformed, q.String(), err)
+	}
+	if minTTL != math.MaxUint32 { // a CNAME led to nothing
+		neg = min(neg, minTTL)
+	}
+	resp.TTL = time.Duration(neg) * time.Second
+	return resp, 0, nil
+}
+
+// readRecords goes through the answer section of msg for the records of
+// type typ owned by cur, adding them to resp (and MX preferences to
+// prefs); found reports some. Without any, next is the target of cur's
+// CNAME record, if it has one (else next.Length is 0).
+func readRecords(p *dnsmessage.Parser, msg []byte, cur *dnsmessage.Name, typ RRType, resp *Response, prefs *[]uint16, minTTL *uint32) (next dnsmessage.Name, found bool, err error) {
+	if _, err := p.Start(msg); err != nil {
+		return next, false, err
+	}
+	if err := p.SkipAllQuestions(); err != nil {
+		return next, false, err
+	}
+	cnameTTL := uint32(0)
+	for {
+		h, err := p.AnswerHeader()
+		if err == dnsmessage.ErrSectionDone {
+			break
+		}
+		if err != nil {
+			return next, false, err
+		}
+		if h.Class != dnsmessage.ClassINET || !equalName(&h.Name, cur) {
+			if err := p.SkipAnswer(); err != nil {
+				return next, false, err
+			}
+			continue
+		}
+		ok := true
+		switch {
+		case h.Type == dnsmessage.TypeCNAME:
+			ok = false
+			c, err := p.CNAMEResource()
+			if err != nil {
+				return next, false, err
+			}
+			if next.Length == 0 {
+				next, cnameTTL = c.CNAME, h.TTL
+			}
+		case h.Type != dnsmessage.Type(typ):
+			ok = false
+			err = p.SkipAnswer()
+		case typ == TypeTXT:
+			var t dnsmessage.TXTResource
+			if t, err = p.TXTResource(); err == nil {
+				txt := ""
+				if len(t.TXT) == 1 {
+					txt = t.TXT[0]
+				} else {
+					txt = strings.Join(t.TXT, "")
+				}
+				resp.TXT = append(resp.TXT, txt)
+			}
+		case typ == TypeA:
+			var a dnsmessage.AResource
+			if a, err = p.AResource(); err == nil {
+				resp.Addrs = append(resp.Addrs, netip.AddrFrom4(a.A))
+			}
+		case typ == TypeAAAA:
+			var a dnsmessage.AAAAResource
+			if a, err = p.AAAAResource(); err == nil {
+				resp.Addrs = append(resp.Addrs, netip.AddrFrom16(a.AAAA))
+			}
+		case typ == TypeMX:
+			var mx dnsmessage.MXResource
+			if mx, err = p.MXResource(); err == nil {
+				resp.Names = append(resp.Names, nameString(&mx.MX))
+				*prefs = append(*prefs, mx.Pref)
+			}
+		case typ == TypePTR:
+			var ptr dnsmessage.PTRResource
+			if ptr, err = p.PTRResource(); err == nil {
+				resp.Names = append(resp.Names, nameString(&ptr.PTR))
+			}
+		default:
+			ok = false
+			err = p.SkipAnswer()
+		}
+		if err != nil {
+			return next, false, err
+		}
+		if ok {
+			found = true
+			*minTTL = min(*minTTL, h.TTL)
+		}
+	}
+	if found {
+		return dnsmessage.Name{}, true, nil
+	}
+	if next.Length != 0 {
+		*minTTL = min(*minTTL, cnameTTL)
+	}
+	return next, false, nil
+}
+
+// negativeTTL returns the negative-caching TTL of the answer msg: that of
+// the first SOA record of its authority section (RFC 2308 section 5), or
+// zero without one.
+func negativeTTL(p *dnsmessage.Parser, msg []byte) (uint32, error) {
+	if _, err := p.Start(msg); err != nil {
+		return 0, err
+	}
+	if err := p.SkipAllQuestions(); err != nil {
+		return 0, err
+	}
+	if err := p.SkipAllAnswers(); err != nil {
+		return 0, err
+	}
+	for {
+		h, err := p.AuthorityHeader()
+		if err == dnsmessage.ErrSectionDone {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if h.Type != dnsmessage.TypeSOA || h.Class != dnsmessage.ClassINET {
+			if err := p.SkipAuthority(); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		soa, err := p.SOAResource()
+		if err != nil {
+			return 0, err
+		}
+		return min(h.TTL, soa.MinTTL), nil
+	}
+}
+
+// equalName reports whether a and b are the same name, ASCII letters
+// compared without case (RFC 4343).
+func equalName(a, b *dnsmessage.Name) bool {
+	if a.Length != b.Length {
+		return false
+	}
+	for i := range int(a.Length) {
+		if lower(a.Data[i]) != lower(b.Data[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// nameString returns the name n in raw bytes without its trailing dot.
+func nameString(n *dnsmessage.Name) string {
+	return string(n.Data[:max(int(n.Length)-1, 0)])
 }
 
 // sortMX orders MX exchanges by preference, keeping the order of the
@@ -458,57 +722,4 @@ func sortMX(names []string, prefs []uint16) {
 		sorted[i] = names[j]
 	}
 	copy(names, sorted)
-}
-
-// questionName turns name, in raw bytes with dots between labels, into
-// the fully qualified presentation form miekg/dns packs, escaping bytes
-// that are special there the way miekg/dns escapes them when it unpacks
-// a name, so that the question of an answer compares equal. ok is false
-// for a name that cannot be in the DNS (RFC 1035 section 2.3.4).
-func questionName(name string) (string, bool) {
-	name = strings.TrimSuffix(name, ".")
-	if name == "" || len(name) > 253 {
-		return "", false
-	}
-	plain := true
-	start := 0
-	for i := 0; i <= len(name); i++ {
-		if i == len(name) || name[i] == '.' {
-			if n := i - start; n == 0 || n > 63 {
-				return "", false
-			}
-			start = i + 1
-			continue
-		}
-		if c := name[i]; nameSpecial(c) || c < ' ' || c > '~' {
-			plain = false
-		}
-	}
-	if plain {
-		return name + ".", true
-	}
-	b := make([]byte, 0, len(name)+16)
-	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
-		case c == '.':
-			b = append(b, c)
-		case nameSpecial(c):
-			b = append(b, '\\', c)
-		case c < ' ' || c > '~':
-			b = append(b, '\\', '0'+c/100, '0'+c/10%10, '0'+c%10)
-		default:
-			b = append(b, c)
-		}
-	}
-	return string(append(b, '.')), true
-}
-
-// nameSpecial reports the bytes miekg/dns escapes with a backslash in a
-// name's label.
-func nameSpecial(c byte) bool {
-	switch c {
-	case ' ', '\'', '@', ';', '(', ')', '"', '\\':
-		return true
-	}
-	return false
 }

@@ -256,7 +256,11 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		defer e.pf.stop()
 		// Prefetching starts with the first query that has to wait; a
 		// check whose answers are all in a cache never needs it.
-		e.missed = e.peek == nil
+		// Without a cache every query waits, but a resolver that
+		// measures its round trips (DNSResolver) still gets the
+		// adaptive delay: at a fast resolver's speed, prefetching
+		// only costs CPU and queries.
+		e.missed = e.peek == nil && e.pf.pacer == nil
 	}
 	if e.limit = c.timeLimit(); e.limit > 0 {
 		defer func() {

@@ -64,6 +64,7 @@ type prefetcher struct {
 	ip                   netip.Addr
 	maxLookups, maxVoids int
 	maxMX, maxPTR        int
+	counted              bool // pacer.checkBegin was called; checkEnd is due
 
 	mu      sync.Mutex
 	sem     chan struct{} // made with the first query in flight
@@ -81,7 +82,7 @@ type prefetcher struct {
 type pnode struct {
 	terms   []Term
 	targets []string
-	steps   []int // the DNS-querying terms in evaluation order; -1 is all
+	steps   []int // the DNS-querying terms in evaluation order; -1 is all, -2-i an ip4 or ip6 term i that matches the client
 }
 
 // noTarget is the target of a term whose name prefetching does not
@@ -113,6 +114,10 @@ func (p *prefetcher) init(ctx context.Context, grace time.Duration, e *evaluatio
 	if c, ok := e.res.(*Cache); ok {
 		p.pacer, _ = c.Resolver.(prefetchPacer)
 	}
+	if p.pacer != nil {
+		p.pacer.checkBegin()
+		p.counted = true
+	}
 	p.ip = e.env.ip
 	p.addrType = addrType(e.env.ip)
 	p.maxLookups, p.maxVoids = e.maxLookups, e.maxVoids
@@ -127,6 +132,10 @@ func (p *prefetcher) init(ctx context.Context, grace time.Duration, e *evaluatio
 // with every check that stops early. The goroutines of a check end when
 // its queries do.
 func (p *prefetcher) stop() {
+	if p.counted {
+		p.pacer.checkEnd()
+		p.counted = false
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.closed && p.stopped != nil {
@@ -227,6 +236,8 @@ func (p *prefetcher) newNode(env macroEnv, terms []Term) *pnode {
 			}
 		case k.IsMechanism() && k.QueriesDNS():
 			n.steps = append(n.steps, i)
+		case (k == KindIP4 || k == KindIP6) && terms[i].Network.Contains(p.ip):
+			n.steps = append(n.steps, -2-i)
 		}
 	}
 	if redirect >= 0 {
@@ -242,6 +253,8 @@ type walkState struct {
 	voids   int  // void lookups known so far
 	pending int  // lookups before that could still be void
 	stop    bool // a sequential evaluation ends here whatever the client
+	include bool // inside an included record
+	plus    bool // the includes inside the outermost one all have "+"
 }
 
 // walk goes through the records from the root in the order a sequential
@@ -258,8 +271,20 @@ func (p *prefetcher) walk() {
 
 func (p *prefetcher) walkNode(n *pnode, st *walkState) {
 	for _, i := range n.steps {
-		if i < 0 {
+		if i == -1 {
 			return // all: this record's result; an include's parent goes on
+		}
+		if i < -1 {
+			// An ip4 or ip6 term that matches the client: if it makes
+			// the check's result, evaluation ends here or before, and
+			// nothing after it is needed. Inside an include it does if
+			// it makes the include match: "+", and "+" on the includes
+			// between (section 5.2).
+			if t := &n.terms[-2-i]; !st.include || st.plus && t.Qualifier == QualifierPass {
+				st.stop = true
+				return
+			}
+			continue
 		}
 		if p.walkTerm(n, i, st); st.stop {
 			return
@@ -320,7 +345,15 @@ func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) {
 			child = p.newNode(env, rec.terms)
 			p.nodes[target] = child
 		}
+		include, plus := st.include, st.plus
+		if t.Kind == KindInclude {
+			st.plus = !st.include || st.plus && t.Qualifier == QualifierPass
+			st.include = true
+		}
 		p.walkNode(child, st)
+		if !st.stop {
+			st.include, st.plus = include, plus
+		}
 		return
 	}
 	if target == "" {

@@ -78,7 +78,8 @@ type countKey struct {
 type Query struct {
 	// Name is the name asked for, in raw bytes (a "\032" in presentation
 	// form is a space here), without the trailing dot, in the case the
-	// client sent.
+	// client sent: an [spf.DNSResolver] randomises it (DNS 0x20), so
+	// compare with [strings.EqualFold] or lower-case it first.
 	Name string
 	// Type is the record type asked for.
 	Type spf.RRType

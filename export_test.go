@@ -1,0 +1,9 @@
+package spf
+
+// DNSResolverRetries returns how many UDP queries r has sent again after
+// an interval without an answer, for the benchmarks of package spf_test.
+func DNSResolverRetries(r *DNSResolver) int64 { return r.pace.retries.Load() }
+
+// DNSResolverPrefetches returns how many prefetch queries r has let
+// checks send.
+func DNSResolverPrefetches(r *DNSResolver) int64 { return r.pace.prefetches.Load() }
