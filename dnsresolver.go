@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -57,8 +58,11 @@ const maxCNAMEHops = 16
 //     socket kept from an earlier query, which saves half its CPU; one
 //     with fewer gets a new socket, so a source port the kernel picks at
 //     random. A socket serves at most 32 queries, and none after a
-//     timeout, a resending or a stray datagram. The servers must echo the
-//     question as asked, as RFC 1035 section 4.1.1 has them do.
+//     timeout, a resending or a stray datagram. Servers echo the question
+//     as asked (RFC 1035 section 4.1.1); a server that answers with the
+//     case of the name changed costs the query it answered (it is not
+//     trusted), and turns DNS 0x20 and the pooled sockets off for the
+//     DNSResolver from then on, which keeps the random port and ID.
 //   - A query left unanswered is sent again, on the same socket with the
 //     same ID, after a retransmission timeout computed from the round
 //     trips measured (RFC 6298 section 2: SRTT + 4 RTTVAR, at least 20
@@ -126,10 +130,11 @@ type DNSResolver struct {
 	// makes up for lost UDP packets; if zero, DefaultDNSAttempts.
 	Attempts int
 
-	conf    resolvConf // the servers of ConfigFile (resolvconf.go)
-	pace    pacer      // round trips measured, prefetch queries in flight
-	calls   calls      // identical Lookups in flight, merged
-	sockets sockets    // idle UDP sockets
+	conf    resolvConf  // the servers of ConfigFile (resolvconf.go)
+	pace    pacer       // round trips measured, prefetch queries in flight
+	calls   calls       // identical Lookups in flight, merged
+	sockets sockets     // idle UDP sockets
+	no0x20  atomic.Bool // a server changed the case of a name: no DNS 0x20
 }
 
 var _ Resolver = (*DNSResolver)(nil)
@@ -197,6 +202,13 @@ func (r *DNSResolver) lookup(ctx context.Context, name string, typ RRType) (*Res
 type question struct {
 	name dnsmessage.Name
 	typ  RRType
+	// randomized: the case of the name's letters was randomised (DNS
+	// 0x20), so an answer must repeat it byte for byte; else the name is
+	// compared without regard to ASCII case.
+	randomized bool
+	// folded: an answer with the right ID repeated the name with its
+	// case changed, as a server that does not preserve case does.
+	folded bool
 }
 
 // set makes q the question for name, in raw bytes with dots between
@@ -223,6 +235,7 @@ func (q *question) String() string {
 // name has: so many bits of entropy a forged answer must guess beside
 // the ID, since an answer must repeat the question byte for byte.
 func (q *question) randomCase() (letters int) {
+	q.randomized = true
 	var bits uint64
 	n := 0
 	for i := range int(q.name.Length) {
@@ -304,9 +317,13 @@ func (r *DNSResolver) exchange(ctx context.Context, server string, q *question, 
 	bp := buffers.Get().(*[]byte)
 	defer buffers.Put(bp)
 	query, answer := (*bp)[:0:maxQuerySize], (*bp)[maxQuerySize:]
-	// Errors name q; the query asks sent, q with its case randomised.
+	// Errors name q; the query asks sent, q with its case randomised
+	// unless a server of r has shown that it does not keep the case.
 	sent := *q
-	shared := sent.randomCase() >= minCaseBits
+	shared := false
+	if !r.no0x20.Load() {
+		shared = sent.randomCase() >= minCaseBits
+	}
 	id := uint16(rand.Uint32())
 	if query, err = appendQuery(query, id, &sent); err != nil {
 		return nil, 0, fmt.Errorf("spf: DNS query for %q: %w", q.String(), err)
@@ -326,6 +343,13 @@ func (r *DNSResolver) exchange(ctx context.Context, server string, q *question, 
 		}
 		answer, err = exchangeTCP(ctx, server, query, id, &sent, deadline)
 		n = len(answer)
+	}
+	if sent.folded {
+		// The server changes the case of names: DNS 0x20 is off for r
+		// from now on, and its queries go out from new sockets only,
+		// with the protection of a random port and ID (RFC 5452). A
+		// forger who sends such an answer gains nothing more.
+		r.no0x20.Store(true)
 	}
 	if err != nil {
 		return nil, 0, queryError(q, network, server, err)
@@ -492,7 +516,9 @@ func queryError(q *question, network, server string, err error) error {
 
 // answers reports whether msg is an answer to the query (id, q): same ID,
 // the QR bit, a standard query, and one question that is q exactly, byte
-// for byte. It returns the answer's header.
+// for byte when its case was randomised, else in any ASCII case. It
+// returns the answer's header, and notes in q.folded an answer that
+// repeated a randomised name in another case.
 func answers(msg []byte, id uint16, q *question) (dnsmessage.Header, bool) {
 	var p dnsmessage.Parser
 	h, err := p.Start(msg)
@@ -501,8 +527,15 @@ func answers(msg []byte, id uint16, q *question) (dnsmessage.Header, bool) {
 	}
 	a, err := p.Question()
 	if err != nil || a.Type != dnsmessage.Type(q.typ) || a.Class != dnsmessage.ClassINET ||
-		a.Name.Length != q.name.Length || a.Name.Data != q.name.Data {
+		a.Name.Length != q.name.Length {
 		return h, false
+	}
+	if a.Name.Data != q.name.Data {
+		same := equalFold(string(a.Name.Data[:a.Name.Length]), string(q.name.Data[:q.name.Length]))
+		if !same || q.randomized {
+			q.folded = q.folded || same
+			return h, false
+		}
 	}
 	if _, err := p.Question(); err != dnsmessage.ErrSectionDone {
 		return h, false
