@@ -189,11 +189,9 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := newAnswer(&out)
 	a.borderAnswer = newBorderAnswer(&out, border.reportOnly)
 	if *jsonOut {
-		b, err := json.Marshal(a)
-		if err != nil {
+		if err := writeJSON(stdout, a); err != nil {
 			return fail(stderr, "check", err)
 		}
-		fmt.Fprintf(stdout, "%s\n", b)
 	} else {
 		a.writeText(stdout)
 	}

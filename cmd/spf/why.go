@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -94,11 +93,9 @@ func runWhy(args []string, stdout, stderr io.Writer) int {
 	// Every string of the explanation is printable ASCII (package why
 	// replaces the rest), so it can go to a terminal as it is.
 	if *jsonOut {
-		b, err := json.Marshal(e)
-		if err != nil {
+		if err := writeJSON(stdout, e); err != nil {
 			return fail(stderr, "why", err)
 		}
-		fmt.Fprintf(stdout, "%s\n", b)
 	} else {
 		e.WriteText(stdout)
 	}
