@@ -20,7 +20,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // asciiJSON returns JSON text with DEL and every non-ASCII rune escaped
-// as \\uXXXX (surrogate pairs beyond the BMP), so that JSON holding text
+// as \uXXXX (surrogate pairs beyond the BMP), so that JSON holding text
 // from a message, DNS or SMTP logs brings no C1 control (U+009B is CSI
 // to many terminals), bidirectional or other invisible character to a
 // terminal. encoding/json already escapes the C0 controls.

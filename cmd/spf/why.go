@@ -56,11 +56,10 @@ func runWhy(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "why", err)
 	}
-	res, watch, err := q.resolver()
+	c, watch, err := q.checker()
 	if err != nil {
 		return fail(stderr, "why", err)
 	}
-	c := &spf.Checker{Resolver: res, Receiver: q.receiver, Timeout: q.timeout}
 	if *serve != "" {
 		if len(pos) > 0 || q.ip != "" || q.sender != "" || q.helo != "" || q.heloOnly || *jsonOut {
 			return fail(stderr, "why", usagef("--serve takes its queries from the web; give no IP, sender, HELO or --json"))
