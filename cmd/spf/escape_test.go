@@ -117,11 +117,12 @@ func TestCLIHostileJSON(t *testing.T) {
 		{"batch", batchLine, []string{"check", "--batch", "--zone", demoZone}},
 		{"trace", "", []string{"trace", "--json", "--zone", demoZone, "192.0.2.1", "a@example.com", helo}},
 		{"why", "", []string{"why", "--json", "--zone", demoZone, "192.0.2.1", "a@example.com", helo}},
+		{"lint", "", []string{"lint", "--json", "--zone", demoZone, "--record", "v=spf1 a:" + helo + " -all", "example.com"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, stdout, stderr := runString(t, tt.stdin, tt.args...)
-			if !strings.Contains(stdout, `"result"`) {
+			if !strings.Contains(stdout, `"domain"`) {
 				t.Fatalf("no answer; stdout %q, stderr %q", stdout, stderr)
 			}
 			for i := 0; i < len(stdout); i++ {
