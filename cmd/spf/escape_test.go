@@ -133,3 +133,17 @@ func TestCLIHostileJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestMessageHostileText checks that what a message's header fields say
+// reaches the text of spf message escaped, the reasons a Received-SPF
+// field is not trusted included (they quote its identity).
+func TestMessageHostileText(t *testing.T) {
+	msg := "Received-SPF: pass (x) client-ip=198.51.100.7; identity=he\x1b[2Jlo\u202e\r\n" +
+		"Received: from mail.example.com (mail.example.com [198.51.100.7]) by mx.receiver.example; Wed, 2 Dec 2026 10:00:01 +0000\r\n" +
+		"\r\nbody\r\n"
+	_, stdout, stderr := runString(t, msg, "message", "--no-check")
+	if !strings.Contains(stdout, "not trusted") {
+		t.Fatalf("no reason given; stdout %q, stderr %q", stdout, stderr)
+	}
+	terminalError(t, "message", stdout)
+}

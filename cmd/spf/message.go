@@ -242,7 +242,7 @@ func (r *messageReport) writeText(w io.Writer) {
 			trust := "trusted"
 			switch {
 			case !f.Trusted:
-				trust = "not trusted: " + f.Why
+				trust = "not trusted: " + termSafe(f.Why) // it may quote the field
 			case i == r.used:
 				trust = "trusted, used"
 			}
