@@ -127,7 +127,7 @@ func (d *daemon) serveConn(ctx context.Context, r io.Reader, w io.Writer, peer s
 			d.stats.count("DUNNO")
 			d.log.LogAttrs(ctx, slog.LevelWarn, "malformed request",
 				slog.String("peer", peer), slog.String("error", err.Error()),
-				slog.String("queue_id", req["queue_id"]), slog.String("action", "DUNNO"))
+				slog.String("queue_id", clip(req["queue_id"])), slog.String("action", "DUNNO"))
 			action = "DUNNO"
 		default:
 			d.connError(err, peer)
