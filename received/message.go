@@ -144,7 +144,9 @@ type SPFField struct {
 	// Trusted reports that the field qualifies as the message's SPF
 	// result.
 	Trusted bool
-	// Why says why the field does not qualify, where it does not.
+	// Why says why the field does not qualify, where it does not. It
+	// may quote the field's identity as written: escape it as the
+	// field's own strings.
 	Why string
 	// Err is why the field could not be read.
 	Err error

@@ -24,6 +24,11 @@ const NegativeTTL = 60 * time.Second
 // maxChain bounds the CNAME chain a Server follows in one answer.
 const maxChain = 16
 
+// maxLog bounds the queries a [Server] logs and the names and types it
+// counts, so that a server left running ("spf serve") does not grow
+// without end: about a million of each, some 100 MB at most.
+const maxLog = 1 << 20
+
 // A Server is a DNS server, on 127.0.0.1 unless [StartServerAt] is given
 // another address, over UDP and TCP on the same port, that answers
 // authoritatively from a [Zone]: real DNS over real sockets for tests of
@@ -48,8 +53,9 @@ const maxChain = 16
 //     its EDNS0 size) are truncated with the TC bit set (RFC 6891,
 //     RFC 7766).
 //
-// [Server.SetFault] injects failures per name; the server logs every
-// query it receives ([Server.Queries], [Server.Count]). The zone may be
+// [Server.SetFault] injects failures per name; the server logs the
+// queries it receives ([Server.Queries], [Server.Count]), the first
+// million or so, and counts every one ([Server.Total]). The zone may be
 // changed while the server runs. A Server is safe for concurrent use.
 type Server struct {
 	// Addr is the server's address, "127.0.0.1:port" (or the address given
@@ -65,8 +71,10 @@ type Server struct {
 	mu     sync.Mutex
 	ad     bool
 	faults map[string]Fault // by name; "" for every name
-	log    []Query
-	counts map[countKey]int
+	log    []Query          // at most maxLog
+	counts map[countKey]int // at most maxLog keys
+	total  int              // queries received, logged or not
+	maxLog int              // maxLog; tests lower it
 }
 
 type countKey struct {
@@ -157,6 +165,7 @@ func StartServerAt(addr string, zone *Zone) (*Server, error) {
 		done:   make(chan struct{}),
 		faults: make(map[string]Fault),
 		counts: make(map[countKey]int),
+		maxLog: maxLog,
 	}
 	pc, ln, err := listen(addr)
 	if err != nil {
@@ -261,7 +270,8 @@ func (s *Server) SetAuthenticated(ad bool) {
 // SetDelay holds back every answer by d: SetFault("", Fault{Delay: d}).
 func (s *Server) SetDelay(d time.Duration) { s.SetFault("", Fault{Delay: d}) }
 
-// Queries returns the queries received so far, in the order they came.
+// Queries returns the queries received so far, in the order they came:
+// the first 1,048,576 of them; [Server.Total] counts them all.
 func (s *Server) Queries() []Query {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -269,7 +279,8 @@ func (s *Server) Queries() []Query {
 }
 
 // Count returns how many queries for name (case-insensitive) of type typ
-// were received, over UDP and TCP; typ 0 counts every type.
+// were received, over UDP and TCP; typ 0 counts every type. Once
+// 1,048,576 names and types have been counted, new ones are not.
 func (s *Server) Count(name string, typ spf.RRType) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -290,7 +301,7 @@ func (s *Server) Count(name string, typ spf.RRType) int {
 func (s *Server) Total() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.log)
+	return s.total
 }
 
 // ResetLog forgets the queries received so far.
@@ -299,6 +310,7 @@ func (s *Server) ResetLog() {
 	defer s.mu.Unlock()
 	s.log = nil
 	clear(s.counts)
+	s.total = 0
 }
 
 func canonical(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) }
@@ -309,8 +321,14 @@ func (s *Server) logAndFault(name string, typ spf.RRType, tcp bool) (f Fault, ad
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := canonical(name)
-	s.log = append(s.log, Query{Name: name, Type: typ, TCP: tcp})
-	s.counts[countKey{n, typ}]++
+	s.total++
+	if len(s.log) < s.maxLog {
+		s.log = append(s.log, Query{Name: name, Type: typ, TCP: tcp})
+	}
+	k := countKey{n, typ}
+	if _, ok := s.counts[k]; ok || len(s.counts) < s.maxLog {
+		s.counts[k]++
+	}
 	if f, ok := s.faults[n]; ok && (len(f.Types) == 0 || slices.Contains(f.Types, typ)) {
 		return f, s.ad
 	}

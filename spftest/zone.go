@@ -167,7 +167,7 @@ func (z *Zone) Lookup(ctx context.Context, name string, typ spf.RRType) (*spf.Re
 }
 
 // LookupCached answers as Lookup does: a Zone has every answer at hand.
-// It makes a Zone a [MemoryResolver].
+// It makes a Zone an [spf.MemoryResolver].
 func (z *Zone) LookupCached(name string, typ spf.RRType) (resp *spf.Response, found bool, err error) {
 	resp, err = z.lookup(name, typ)
 	return resp, true, err
@@ -257,7 +257,7 @@ func ParseZone(r io.Reader, origin, file string) (*Zone, error) {
 		}
 	}
 	if err := zp.Err(); err != nil {
-		return nil, fmt.Errorf("spf: zone %s: %w", file, err)
+		return nil, fmt.Errorf("spftest: zone %s: %w", file, err)
 	}
 	return z, nil
 }

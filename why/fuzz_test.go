@@ -32,6 +32,8 @@ func FuzzHandlerQuery(f *testing.F) {
 		"s=helo&id=mail.example.com&ip=192.0.2.10",
 		"ip=%0D%0A&id=%00",
 		"format=json&id=a@toomany.example.org&ip=192.0.2.1",
+		"format=text&id=x%40hostile.example.org&ip=198.51.100.7",
+		"format=text&id=%1B%5B2J&ip=%C2%9B",
 	} {
 		f.Add(s)
 	}
@@ -73,6 +75,11 @@ func FuzzHandlerQuery(f *testing.F) {
 					t.Fatalf("invalid JSON for %q: %s", raw, body)
 				}
 			case strings.HasPrefix(ct, "text/plain"):
+				for i := 0; i < len(body); i++ {
+					if c := body[i]; (c < 0x20 && c != '\n') || c >= 0x7f {
+						t.Fatalf("byte %#x in the text for %q", c, raw)
+					}
+				}
 			default:
 				t.Fatalf("Content-Type %q", ct)
 			}

@@ -242,10 +242,15 @@ func (h *Handler) explain(ctx context.Context, q Query) (*Explanation, error) {
 	default:
 		return nil, errBusy
 	}
-	ctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
-	e, _ := Explain(ctx, &h.checker, q)
+	cctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
+	e, _ := Explain(cctx, &h.checker, q)
 	cancel()
 	<-h.checks
+	if ctx.Err() != nil {
+		// The client went away and cut the check short: its temperror
+		// says nothing of the domain and must not be served to others.
+		return e, nil
+	}
 
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -371,3 +371,32 @@ func (slowResolver) Lookup(ctx context.Context, name string, typ spf.RRType) (*s
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
+
+// TestHandlerCacheClientGone checks that the outcome of a check cut
+// short because its client went away is not cached: else one request
+// dropped at once would make the page say temperror for that sender and
+// address to everyone for CacheTTL.
+func TestHandlerCacheClientGone(t *testing.T) {
+	t.Parallel()
+	h := NewHandler(&spf.Checker{Resolver: ctxResolver{testZone(t)}}, &Options{Burst: 100})
+	const target = "/Why?id=alice%40example.com&ip=198.51.100.7&format=json"
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the client has gone
+	req := httptest.NewRequest(http.MethodGet, target, nil).WithContext(ctx)
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	_, body := get(t, h, target, nil)
+	if !strings.Contains(body, `"result":"fail"`) {
+		t.Errorf("after a request whose client went away: %s", body)
+	}
+}
+
+// ctxResolver is a resolver that fails once its context has ended, as a
+// resolver over the network does.
+type ctxResolver struct{ r spf.Resolver }
+
+func (c ctxResolver) Lookup(ctx context.Context, name string, typ spf.RRType) (*spf.Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.r.Lookup(ctx, name, typ)
+}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -146,9 +147,10 @@ func (p phase) pct(q int) time.Duration {
 
 // proc is a policy daemon in spawn mode, talked to over pipes.
 type proc struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Reader
+	cmd     *exec.Cmd
+	in      io.WriteCloser
+	out     *bufio.Reader
+	stopped sync.Once
 }
 
 func startProc(t *testing.T, argv []string) *proc {
@@ -160,7 +162,9 @@ func startProc(t *testing.T, argv []string) *proc {
 	must(t, err)
 	cmd.Stderr = os.Stderr
 	must(t, cmd.Start())
-	return &proc{cmd: cmd, in: in, out: bufio.NewReader(out)}
+	p := &proc{cmd: cmd, in: in, out: bufio.NewReader(out)}
+	t.Cleanup(func() { p.stop(t) }) // also when the test fails midway
+	return p
 }
 
 func (p *proc) run(t *testing.T, reqs []string) phase {
@@ -185,11 +189,14 @@ func (p *proc) run(t *testing.T, reqs []string) phase {
 	return ph
 }
 
+// stop closes the daemon's input and waits for it to exit; once.
 func (p *proc) stop(t *testing.T) {
-	p.in.Close()
-	if err := p.cmd.Wait(); err != nil {
-		t.Logf("%s: %v", p.cmd.Path, err)
-	}
+	p.stopped.Do(func() {
+		p.in.Close()
+		if err := p.cmd.Wait(); err != nil {
+			t.Logf("%s: %v", p.cmd.Path, err)
+		}
+	})
 }
 
 // cpuTime returns the user and system time of process pid

@@ -361,3 +361,32 @@ func TestUnixSocket(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// TestUnreadReplies is a peer that sends a request and never reads the
+// reply: the write must time out and free the connection's goroutine,
+// or the peer holds one of maxConns for ever and shutdown waits for it.
+func TestUnreadReplies(t *testing.T) {
+	d := newDaemon(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d.engine.Store(newEngine(defaultConfig(), nil))
+	d.request = 100 * time.Millisecond
+	server, client := net.Pipe() // synchronous: a write waits for a read
+	defer client.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer server.Close()
+		d.serveConn(context.Background(), server, server, "pipe")
+	}()
+	client.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(client, "request=not_a_policy_request\n\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("serveConn still blocked writing a reply nobody reads")
+	}
+	if got := d.stats.net.Load(); got != 1 {
+		t.Errorf("%d connection errors counted, want 1 (the write timeout)", got)
+	}
+}

@@ -33,15 +33,14 @@ type decision struct {
 // (recipients) of the same message: the inputs it is for, the action of
 // a later request, and what a decision's log line says.
 type memo struct {
-	ip                     netip.Addr
-	helo, sender           string
+	inputs                 inputsDigest // of the client, HELO name and sender
 	heloResult, mailResult string
 	later, laterKind       string
 	would, reply, problem  string
 }
 
 func newMemo(dec *decision) *memo {
-	m := &memo{ip: dec.ip, helo: dec.helo, sender: dec.sender,
+	m := &memo{inputs: digestInputs(dec.ip, dec.helo, dec.sender),
 		heloResult: resultName(dec.heloOut), mailResult: resultName(dec.mailOut)}
 	v := dec.verdict
 	switch {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"net/netip"
 	"sync"
 	"time"
@@ -9,7 +11,9 @@ import (
 // instances remembers the decision of each message (a Postfix
 // "instance", the same for every recipient of one message) for a while,
 // so that a message is checked once and gets one header. Memory is
-// bounded: two generations of at most max/2 entries each; the older is
+// bounded: an entry keeps a digest of the client's HELO name and sender,
+// not the text (up to 4 KiB each), and there are two generations of at
+// most max/2 entries each; the older is
 // dropped when the newer fills up or grows older than ttl, so an entry
 // lives between ttl and 2×ttl unless the table overflows.
 type instances struct {
@@ -39,10 +43,27 @@ func (m *instances) get(instance string, ip netip.Addr, helo, sender string) (*m
 	if !ok {
 		e, ok = m.old[instance]
 	}
-	if !ok || e.ip != ip || e.helo != helo || e.sender != sender {
+	if !ok || e.inputs != digestInputs(ip, helo, sender) {
 		return nil, false
 	}
 	return e, true
+}
+
+// An inputsDigest identifies the inputs of a check: a client address,
+// HELO name and sender.
+type inputsDigest [sha256.Size]byte
+
+// digestInputs returns the digest of a check's inputs.
+func digestInputs(ip netip.Addr, helo, sender string) inputsDigest {
+	h := sha256.New()
+	b, _ := ip.MarshalBinary()
+	for _, part := range [][]byte{b, []byte(helo), []byte(sender)} {
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(part))))
+		h.Write(part)
+	}
+	var d inputsDigest
+	h.Sum(d[:0])
+	return d
 }
 
 // put keeps e for instance.

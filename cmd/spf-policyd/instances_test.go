@@ -12,7 +12,7 @@ func TestInstances(t *testing.T) {
 	m := newInstances(10, time.Minute)
 	m.now = func() time.Time { return now }
 	ip := netip.MustParseAddr("192.0.2.1")
-	m.put("a", &memo{ip: ip, helo: "h", sender: "s"})
+	m.put("a", &memo{inputs: digestInputs(ip, "h", "s")})
 	tests := []struct {
 		name                   string
 		instance, helo, sender string
@@ -25,6 +25,7 @@ func TestInstances(t *testing.T) {
 		{"other HELO", "a", "g", "s", ip, false},
 		{"other client", "a", "h", "s", netip.MustParseAddr("192.0.2.2"), false},
 		{"no instance", "", "h", "s", ip, false},
+		{"HELO and sender split otherwise", "a", "hs", "", ip, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,7 +36,7 @@ func TestInstances(t *testing.T) {
 	}
 	t.Run("bounded", func(t *testing.T) {
 		for i := range 1000 {
-			m.put(fmt.Sprint(i), &memo{ip: ip})
+			m.put(fmt.Sprint(i), &memo{inputs: digestInputs(ip, "", "")})
 		}
 		if n := m.len(); n > 10 {
 			t.Errorf("%d kept, want at most 10", n)
@@ -45,7 +46,7 @@ func TestInstances(t *testing.T) {
 		}
 	})
 	t.Run("expiry", func(t *testing.T) {
-		m.put("late", &memo{ip: ip})
+		m.put("late", &memo{inputs: digestInputs(ip, "", "")})
 		now = now.Add(90 * time.Second)
 		if _, ok := m.get("late", ip, "", ""); !ok {
 			t.Error("dropped before twice the TTL")

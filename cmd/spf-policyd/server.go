@@ -23,7 +23,7 @@ const (
 	// (smtpd_policy_service_max_idle).
 	idleTimeout = 330 * time.Second
 	// requestTimeout is how long the rest of a request may take once
-	// its first line came.
+	// its first line came, and how long writing its reply may take.
 	requestTimeout = 10 * time.Second
 	maxConns       = 1024
 	maxInstances   = 20000
@@ -84,9 +84,12 @@ func (d *daemon) logStats(msg string) {
 	)
 }
 
-// deadliner is what a net.Conn has to bound reads; the spawn mode's
-// pipes go without.
-type deadliner interface{ SetReadDeadline(time.Time) error }
+// deadliner and writeDeadliner are what a net.Conn has to bound reads
+// and writes; the spawn mode's pipes may go without.
+type (
+	deadliner      interface{ SetReadDeadline(time.Time) error }
+	writeDeadliner interface{ SetWriteDeadline(time.Time) error }
+)
 
 // serveConn answers the requests of one stream until it ends, breaks
 // the protocol beyond repair, or ctx ends.
@@ -94,6 +97,7 @@ func (d *daemon) serveConn(ctx context.Context, r io.Reader, w io.Writer, peer s
 	br := bufio.NewReaderSize(r, 4096)
 	bw := bufio.NewWriterSize(w, 1024)
 	dl, _ := r.(deadliner)
+	wdl, _ := w.(writeDeadliner)
 	for ctx.Err() == nil {
 		if dl != nil {
 			dl.SetReadDeadline(time.Now().Add(d.idle))
@@ -123,11 +127,16 @@ func (d *daemon) serveConn(ctx context.Context, r io.Reader, w io.Writer, peer s
 			d.stats.count("DUNNO")
 			d.log.LogAttrs(ctx, slog.LevelWarn, "malformed request",
 				slog.String("peer", peer), slog.String("error", err.Error()),
-				slog.String("queue_id", req["queue_id"]), slog.String("action", "DUNNO"))
+				slog.String("queue_id", clip(req["queue_id"])), slog.String("action", "DUNNO"))
 			action = "DUNNO"
 		default:
 			d.connError(err, peer)
 			return
+		}
+		if wdl != nil {
+			// A peer that does not read its replies must not hold the
+			// connection (one of maxConns) and shutdown for ever.
+			wdl.SetWriteDeadline(time.Now().Add(d.request))
 		}
 		if err := writeReply(bw, action); err != nil {
 			d.connError(err, peer)

@@ -242,13 +242,13 @@ func errorJob(n int, id json.RawMessage, msg string) *batchJob {
 	return j
 }
 
-// marshalLine returns v as a line of JSON.
+// marshalLine returns v as a line of JSON in ASCII (see asciiJSON).
 func marshalLine(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
 		b, _ = json.Marshal(&batchError{Error: "cannot encode the answer: " + err.Error()})
 	}
-	return append(b, '\n')
+	return append(asciiJSON(b), '\n')
 }
 
 // A byteWindow bounds the bytes of input held by lines not yet answered.

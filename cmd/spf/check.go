@@ -63,6 +63,16 @@ func (q *queryFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&q.receiver, "receiver", "", "this host's `NAME`, for %{r} and the Received-SPF header")
 }
 
+// checker returns a Checker on the resolver the flags choose, with their
+// receiver and time limit; watch is that of [dnsFlags.resolver].
+func (q *queryFlags) checker() (c *spf.Checker, watch *watchResolver, err error) {
+	res, watch, err := q.resolver()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &spf.Checker{Resolver: res, Receiver: q.receiver, Timeout: q.timeout}, watch, nil
+}
+
 // query is one validated check to make.
 type query struct {
 	ip       netip.Addr
@@ -163,11 +173,10 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "check", err)
 	}
-	res, watch, err := q.resolver()
+	c, watch, err := q.checker()
 	if err != nil {
 		return fail(stderr, "check", err)
 	}
-	c := &spf.Checker{Resolver: res, Receiver: q.receiver, Timeout: q.timeout}
 	border.configure(c)
 	if *batch {
 		if len(pos) > 0 || q.ip != "" || q.sender != "" || q.helo != "" || q.heloOnly {
@@ -189,11 +198,9 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := newAnswer(&out)
 	a.borderAnswer = newBorderAnswer(&out, border.reportOnly)
 	if *jsonOut {
-		b, err := json.Marshal(a)
-		if err != nil {
+		if err := writeJSON(stdout, a); err != nil {
 			return fail(stderr, "check", err)
 		}
-		fmt.Fprintf(stdout, "%s\n", b)
 	} else {
 		a.writeText(stdout)
 	}

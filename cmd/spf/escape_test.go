@@ -100,3 +100,50 @@ func FuzzCLIText(f *testing.F) {
 		}
 	})
 }
+
+// TestCLIHostileJSON checks that the JSON outputs hold ASCII only: a HELO
+// name or batch id harvested from SMTP logs may carry C1 controls (U+009B
+// is CSI to many terminals) or bidirectional overrides, which JSON
+// encoding leaves as they are.
+func TestCLIHostileJSON(t *testing.T) {
+	const helo = "h\u009b2J\u202eevil.example"
+	batchLine := `{"id":"\u009b\u202e","ip":"192.0.2.1","helo":"` + helo + `","sender":"a@example.com"}` + "\n"
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+	}{
+		{"check", "", []string{"check", "--json", "--zone", demoZone, "192.0.2.1", "a@example.com", helo}},
+		{"batch", batchLine, []string{"check", "--batch", "--zone", demoZone}},
+		{"trace", "", []string{"trace", "--json", "--zone", demoZone, "192.0.2.1", "a@example.com", helo}},
+		{"why", "", []string{"why", "--json", "--zone", demoZone, "192.0.2.1", "a@example.com", helo}},
+		{"lint", "", []string{"lint", "--json", "--zone", demoZone, "--record", "v=spf1 a:" + helo + " -all", "example.com"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stdout, stderr := runString(t, tt.stdin, tt.args...)
+			if !strings.Contains(stdout, `"domain"`) {
+				t.Fatalf("no answer; stdout %q, stderr %q", stdout, stderr)
+			}
+			for i := 0; i < len(stdout); i++ {
+				if c := stdout[i]; c >= 0x7f || (c < 0x20 && c != '\n') {
+					t.Fatalf("byte %#x at %d in %q", c, i, stdout)
+				}
+			}
+		})
+	}
+}
+
+// TestMessageHostileText checks that what a message's header fields say
+// reaches the text of spf message escaped, the reasons a Received-SPF
+// field is not trusted included (they quote its identity).
+func TestMessageHostileText(t *testing.T) {
+	msg := "Received-SPF: pass (x) client-ip=198.51.100.7; identity=he\x1b[2Jlo\u202e\r\n" +
+		"Received: from mail.example.com (mail.example.com [198.51.100.7]) by mx.receiver.example; Wed, 2 Dec 2026 10:00:01 +0000\r\n" +
+		"\r\nbody\r\n"
+	_, stdout, stderr := runString(t, msg, "message", "--no-check")
+	if !strings.Contains(stdout, "not trusted") {
+		t.Fatalf("no reason given; stdout %q, stderr %q", stdout, stderr)
+	}
+	terminalError(t, "message", stdout)
+}

@@ -186,7 +186,7 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, "lint", err)
 		}
-		fmt.Fprintf(stdout, "%s\n", b)
+		fmt.Fprintf(stdout, "%s\n", asciiJSON(b))
 	} else {
 		rep.writeText(stdout)
 	}

@@ -271,8 +271,8 @@ func readZoneFile(path string) ([]byte, error) {
 func parseZone(path string, data []byte) (*spftest.Zone, error) {
 	z, err := spftest.ParseZone(bytes.NewReader(data), "", path)
 	if err != nil {
-		// ParseZone says "spf: zone PATH: " and miekg/dns "PATH: dns: ".
-		msg := strings.TrimPrefix(err.Error(), "spf: ")
+		// ParseZone says "spftest: zone PATH: " and miekg/dns "PATH: dns: ".
+		msg := strings.TrimPrefix(err.Error(), "spftest: ")
 		msg = strings.TrimPrefix(msg, "zone "+path+": ")
 		msg = strings.TrimPrefix(msg, path+": ")
 		msg = strings.TrimPrefix(msg, "dns: ")

@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/spf-go/spf"
 	"github.com/spf-go/spf/received"
@@ -108,11 +105,9 @@ func runMessage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	r := newMessageReport(a)
 	if *jsonOut {
-		b, err := json.Marshal(r)
-		if err != nil {
+		if err := writeJSON(stdout, r); err != nil {
 			return fail(stderr, "message", err)
 		}
-		fmt.Fprintf(stdout, "%s\n", asciiJSON(b))
 	} else {
 		r.writeText(stdout)
 	}
@@ -247,7 +242,7 @@ func (r *messageReport) writeText(w io.Writer) {
 			trust := "trusted"
 			switch {
 			case !f.Trusted:
-				trust = "not trusted: " + f.Why
+				trust = "not trusted: " + termSafe(f.Why) // it may quote the field
 			case i == r.used:
 				trust = "trusted, used"
 			}
@@ -268,26 +263,6 @@ func (r *messageReport) writeText(w io.Writer) {
 	if r.Problem != "" {
 		fmt.Fprintf(w, "problem:      %s\n", termSafe(r.Problem))
 	}
-}
-
-// asciiJSON returns JSON text with every non-ASCII rune escaped as
-// \\uXXXX (surrogate pairs beyond the BMP), so that the JSON of a hostile
-// message holds no bidirectional or other invisible characters.
-// encoding/json already escapes control characters.
-func asciiJSON(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	for _, r := range string(b) {
-		switch {
-		case r < utf8.RuneSelf:
-			out = append(out, byte(r))
-		case r > 0xffff:
-			r1, r2 := utf16.EncodeRune(r)
-			out = fmt.Appendf(out, "\\u%04x\\u%04x", r1, r2)
-		default:
-			out = fmt.Appendf(out, "\\u%04x", r)
-		}
-	}
-	return out
 }
 
 // termSafe returns s with every byte that is not printable ASCII (control

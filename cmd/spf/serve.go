@@ -31,10 +31,11 @@ It listens on 127.0.0.1 on a free port unless --listen says otherwise
 (such as --listen 127.0.0.1:5353); the first line of standard output is
   listening on ADDR
 and --addr-file writes ADDR alone to a file (whole, once listening), for
-scripts. With --log, it lists the queries it received when it stops, one
-a line: "query TYPE NAME udp|tcp" (a name with other than printable
-ASCII is quoted, with Go escapes). Listening beyond the loopback interface lets anyone who can
-reach the port query the zone.
+scripts. With --log, it lists the queries it received when it stops (the
+first 1,048,576), one a line: "query TYPE NAME udp|tcp" (a name with
+other than printable ASCII is quoted, with Go escapes). Listening beyond
+the loopback interface lets anyone who can reach the port query the
+zone.
 
 Faults are injected per name, from flags or from directive comments in
 the zone file, one a line:

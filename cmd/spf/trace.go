@@ -49,17 +49,12 @@ func runTrace(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "trace", err)
 	}
-	res, watch, err := q.resolver()
+	c, watch, err := q.checker()
 	if err != nil {
 		return fail(stderr, "trace", err)
 	}
 	var events []spf.Event
-	c := &spf.Checker{
-		Resolver: res,
-		Receiver: q.receiver,
-		Timeout:  q.timeout,
-		Trace:    func(ev spf.Event) { events = append(events, ev) },
-	}
+	c.Trace = func(ev spf.Event) { events = append(events, ev) }
 	out := qq.do(context.Background(), c)
 	if err := watch.deadServer(); err != nil {
 		return fail(stderr, "trace", err)

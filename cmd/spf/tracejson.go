@@ -65,7 +65,7 @@ func (p *tracePrinter) json(roots []*traceNode, out *spf.Outcome) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(p.w, "%s\n", b)
+	_, err = fmt.Fprintf(p.w, "%s\n", asciiJSON(b))
 	return err
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,11 +56,10 @@ func runWhy(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "why", err)
 	}
-	res, watch, err := q.resolver()
+	c, watch, err := q.checker()
 	if err != nil {
 		return fail(stderr, "why", err)
 	}
-	c := &spf.Checker{Resolver: res, Receiver: q.receiver, Timeout: q.timeout}
 	if *serve != "" {
 		if len(pos) > 0 || q.ip != "" || q.sender != "" || q.helo != "" || q.heloOnly || *jsonOut {
 			return fail(stderr, "why", usagef("--serve takes its queries from the web; give no IP, sender, HELO or --json"))
@@ -94,11 +92,9 @@ func runWhy(args []string, stdout, stderr io.Writer) int {
 	// Every string of the explanation is printable ASCII (package why
 	// replaces the rest), so it can go to a terminal as it is.
 	if *jsonOut {
-		b, err := json.Marshal(e)
-		if err != nil {
+		if err := writeJSON(stdout, e); err != nil {
 			return fail(stderr, "why", err)
 		}
-		fmt.Fprintf(stdout, "%s\n", b)
 	} else {
 		e.WriteText(stdout)
 	}

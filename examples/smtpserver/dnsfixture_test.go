@@ -150,6 +150,7 @@ func startSPFServe(t *testing.T, spfBin, zoneFile string) (addr, port string) {
 			}
 		case <-time.After(10 * time.Second):
 			c.Process.Kill()
+			<-done // reaped, so that no process outlives the test
 			t.Errorf("spf serve did not stop on SIGINT")
 		}
 	})

@@ -137,7 +137,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	out, _ := s.cfg.checker.Check(ctx, s.ip, s.heloName, from)
 	v := s.cfg.policy.Verdict(s.helo, &out)
 	if v.Action != spf.Accept {
-		s.cfg.logf("%s: %s MAIL FROM:<%s> HELO %s: %s %d %s (%s)",
+		// The client chose the sender and HELO name: quoted, with Go
+		// escapes, so that they cannot drive the terminal of the log.
+		s.cfg.logf("%s: %s MAIL FROM:%+q HELO %+q: %s %d %s (%s)",
 			s.ip, v.Action, from, s.heloName, v.Outcome.Identity, v.Code, v.EnhancedStatus(), v.Outcome.Result)
 		// go-smtp writes the enhanced status code on the last line of a
 		// reply only; v.Message() carries it on the others, so that every

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"net/smtp"
@@ -310,5 +311,63 @@ func TestRunFlags(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), `invalid -reject "bogus"`) {
 		t.Errorf("stderr %q", stderr.String())
+	}
+}
+
+// TestLogEscaped checks that the client's HELO name and MAIL FROM reach
+// the log of a refusal escaped: an ESC in them must not drive the
+// terminal that shows the log.
+func TestLogEscaped(t *testing.T) {
+	zone := &spftest.Zone{}
+	zone.AddTXT("forged.example", "v=spf1 -all")
+	var mu sync.Mutex
+	var logs []string
+	cfg := &config{
+		checker:  &spf.Checker{Resolver: zone},
+		hostname: "mx.example.org",
+		logf: func(format string, args ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			logs = append(logs, fmt.Sprintf(format, args...))
+		},
+		deliver: func(string, []string, []byte) error { return nil },
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(cfg)
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ln) }()
+	defer func() { srv.Close(); <-done }()
+	conn, err := textproto.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, step := range []struct {
+		line string
+		code int
+	}{
+		{"", 220},
+		{"EHLO h\x1b[2J.example", 250},
+		{"MAIL FROM:<m@forged.example>", 550},
+	} {
+		if step.line != "" {
+			conn.PrintfLine("%s", step.line)
+		}
+		if _, _, err := conn.ReadResponse(step.code); err != nil {
+			t.Fatalf("%q: %v", step.line, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(logs) != 1 {
+		t.Fatalf("log lines %q, want one", logs)
+	}
+	for _, c := range []byte(logs[0]) {
+		if c < 0x20 || c == 0x7f {
+			t.Fatalf("control byte %#x in the log line %q", c, logs[0])
+		}
 	}
 }
