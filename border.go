@@ -116,7 +116,7 @@ func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string) 
 			return &Skip{Reason: SkipTrustedRelay, Relay: p.Masked()}
 		}
 	}
-	if h, ok := normalizeDomain(helo); ok {
+	if h, ok := normalizeDomain(helo); ok && len(c.TrustedHELONames) > 0 {
 		for _, name := range c.TrustedHELONames {
 			if n, _ := normalizeDomain(name); n == h {
 				if o, _ := c.CheckHost(ctx, ip, h, "postmaster@"+h); o.Result == Pass {

@@ -30,7 +30,7 @@ func Normalize(name string) (string, bool) {
 			break
 		}
 	}
-	name = strings.ToLower(name)
+	name = Fold(name) // ASCII only: IDNA has made the rest A-labels
 	return name, Valid(name)
 }
 
