@@ -424,11 +424,11 @@ func (e *evaluation) evalRedirect(terms []Term, domain string, depth int, wantEx
 		if !ok || !multiLabel(target) {
 			// Section 4.3: a malformed or single-label target is "none"
 			// at once, which redirect turns into a permerror (6.1).
-			return e.permError(fmt.Errorf("%w: %s names %q, not a valid domain", ErrNoTargetRecord, t.Text, target)), true
+			return e.permError(fmt.Errorf("%w: %s names %q, not a valid domain", ErrNoTargetRecord, clip(t.Text, maxQuotedTerm), target)), true
 		}
 		r := e.checkHost(target, depth+1, wantExp)
 		if r.result == None {
-			return e.permError(fmt.Errorf("%w: %s (from %s)", ErrNoTargetRecord, t.Text, domain)), true
+			return e.permError(fmt.Errorf("%w: %s (from %s)", ErrNoTargetRecord, clip(t.Text, maxQuotedTerm), domain)), true
 		}
 		return r, true
 	}
@@ -454,7 +454,7 @@ func (e *evaluation) countLookup(depth int, domain string, t *Term) (r hostResul
 		return r, false
 	}
 	e.lookups-- // the term is not evaluated
-	err := fmt.Errorf("%w: %q in the record of %s would be number %d of %d", ErrTooManyLookups, t.Text, domain, e.lookups+1, e.maxLookups)
+	err := fmt.Errorf("%w: %q in the record of %s would be number %d of %d", ErrTooManyLookups, clip(t.Text, maxQuotedTerm), domain, e.lookups+1, e.maxLookups)
 	e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Err: err})
 	return e.permError(err), true
 }
@@ -466,7 +466,7 @@ func (e *evaluation) countVoid(depth int, domain string, t *Term) *hostResult {
 	if e.voids <= e.maxVoids {
 		return nil
 	}
-	err := fmt.Errorf("%w: %q in the record of %s is void lookup number %d of %d", ErrTooManyVoidLookups, t.Text, domain, e.voids, e.maxVoids)
+	err := fmt.Errorf("%w: %q in the record of %s is void lookup number %d of %d", ErrTooManyVoidLookups, clip(t.Text, maxQuotedTerm), domain, e.voids, e.maxVoids)
 	e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Err: err})
 	r := e.permError(err)
 	return &r
@@ -546,7 +546,7 @@ func (e *evaluation) matchInclude(t *Term, domain string, depth int) (bool, *hos
 	if !ok || !multiLabel(target) {
 		// Section 4.3: a malformed or single-label target is "none" at
 		// once, which include turns into a permerror (section 5.2).
-		r := e.permError(fmt.Errorf("%w: %s names %q, not a valid domain", ErrNoTargetRecord, t.Text, target))
+		r := e.permError(fmt.Errorf("%w: %s names %q, not a valid domain", ErrNoTargetRecord, clip(t.Text, maxQuotedTerm), target))
 		return false, &r
 	}
 	r := e.checkHost(target, depth+1, false)
@@ -556,7 +556,7 @@ func (e *evaluation) matchInclude(t *Term, domain string, depth int) (bool, *hos
 	case Fail, SoftFail, Neutral:
 		return false, nil
 	case None:
-		r = e.permError(fmt.Errorf("%w: %s (in the record of %s)", ErrNoTargetRecord, t.Text, domain))
+		r = e.permError(fmt.Errorf("%w: %s (in the record of %s)", ErrNoTargetRecord, clip(t.Text, maxQuotedTerm), domain))
 	}
 	return false, &hostResult{result: r.result, err: r.err}
 }
@@ -571,7 +571,7 @@ func (e *evaluation) matchMX(t *Term, domain, target string, depth int) (bool, *
 		return false, e.countVoid(depth, domain, t)
 	}
 	if len(resp.Names) > e.maxMX {
-		err := fmt.Errorf("%w: %q at %s gives %d MX names, more than %d", ErrTooManyMXNames, t.Text, target, len(resp.Names), e.maxMX)
+		err := fmt.Errorf("%w: %q at %s gives %d MX names, more than %d", ErrTooManyMXNames, clip(t.Text, maxQuotedTerm), target, len(resp.Names), e.maxMX)
 		e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Err: err})
 		r := e.permError(err)
 		return false, &r

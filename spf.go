@@ -449,8 +449,23 @@ func trimAngles(sender string) string {
 	return sender
 }
 
-// maxQuotedInput is how much of a caller's invalid input an error quotes.
-const maxQuotedInput = 64
+// How much of a text an error quotes: of a caller's invalid input, and of
+// a term of a record (client or DNS text, up to 64 KB). Outcome.Problem
+// goes into headers, replies, logs and terminals, and its text is built
+// at every call of Error: it must stay short whatever the input.
+const (
+	maxQuotedInput = 64
+	maxQuotedTerm  = 128
+)
+
+// clip returns s cut to max bytes, with "..." added where it was cut, for
+// an error to quote.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
+}
 
 // senderError reports a sender that no address can be (RFC 5321 section
 // 4.1.2): one with a control character or DEL anywhere, or with white
@@ -464,10 +479,7 @@ func senderError(sender string) error {
 	for i := 0; i < len(sender); i++ {
 		c := sender[i]
 		if c < 0x20 || c == 0x7f || i > at && (c == ' ' || c == '<' || c == '>') {
-			q := sender
-			if len(q) > maxQuotedInput {
-				q = q[:maxQuotedInput] + "..."
-			}
+			q := clip(sender, maxQuotedInput)
 			return fmt.Errorf("%w: sender %q holds a control character, or white space or an angle bracket in its domain, which no address can hold", ErrInvalidInput, q)
 		}
 	}
