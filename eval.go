@@ -213,6 +213,33 @@ func (e *evaluation) timeUp() error {
 	return nil
 }
 
+// startClock sets the time limit of e from c, and reports whether there
+// is one: then stopClock must be called when e is done. The evaluations of
+// one check (the skips of border.go, the evaluation, the best guess)
+// share deadline, so that together they stay within Checker.Timeout: the
+// first of them that reads the clock sets it, and each later one starts
+// from it. A nil deadline is e's alone.
+func (e *evaluation) startClock(c *Checker, deadline *time.Time) bool {
+	if e.limit = c.timeLimit(); e.limit <= 0 {
+		return false
+	}
+	if deadline != nil {
+		e.deadline = *deadline
+	}
+	return true
+}
+
+// stopClock releases the timer of e's time limit and hands its deadline
+// on to the next evaluation of the check.
+func (e *evaluation) stopClock(deadline *time.Time) {
+	if e.cancel != nil {
+		e.cancel()
+	}
+	if deadline != nil {
+		*deadline = e.deadline
+	}
+}
+
 func timeoutResult(domain string, err error) *hostResult {
 	if err == nil {
 		return nil
@@ -228,7 +255,9 @@ func orDefault(v, def int) int {
 }
 
 // run evaluates check_host() for domain and fills in the outcome.
-func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Identity, domain string) (Outcome, error) {
+// deadline, if not nil, is the deadline shared by the evaluations of one
+// check (see startClock).
+func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Identity, domain string, deadline *time.Time) (Outcome, error) {
 	out := Outcome{
 		Identity: id,
 		ClientIP: e.env.ip,
@@ -258,12 +287,8 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		// check whose answers are all in a cache never needs it.
 		e.missed = e.peek == nil
 	}
-	if e.limit = c.timeLimit(); e.limit > 0 {
-		defer func() {
-			if e.cancel != nil {
-				e.cancel()
-			}
-		}()
+	if e.startClock(c, deadline) {
+		defer e.stopClock(deadline)
 	}
 	e.ctx = ctx
 	e.trace = traceOf(ctx, e.trace) // WithTrace's, for this check only
