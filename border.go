@@ -97,6 +97,8 @@ func (c *Checker) check(ctx context.Context, ip netip.Addr, helo, sender string,
 	return out, err
 }
 
+// receiverName is the receiver's name, as %{r} expands it and outcomes
+// report it: Checker.Receiver, or "unknown" (RFC 7208 section 7.3).
 func (c *Checker) receiverName() string {
 	if c.Receiver == "" {
 		return "unknown"
@@ -166,14 +168,21 @@ func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender str
 		names = names[:e.maxPTR]
 	}
 	for _, name := range names {
+		// A name from DNS must be a valid domain name before it is
+		// reported: it goes into headers and logs.
+		n := strings.ToLower(strings.TrimSuffix(name, "."))
+		if !domain.Raw(n) {
+			continue
+		}
 		for _, f := range c.TrustedForwarderNames {
 			d, ok := normalizeDomain(f)
-			// A name from DNS must be a valid domain name before it is
-			// reported: it goes into headers and logs.
-			n := strings.ToLower(strings.TrimSuffix(name, "."))
-			if ok && domain.Raw(n) && isSubdomain(n, d) && e.validate(0, name) {
+			if !ok || !isSubdomain(n, d) {
+				continue
+			}
+			if e.validate(0, name) { // once a name, whatever matches it
 				return &Skip{Reason: SkipForwarderPTR, Domain: d, Name: n}
 			}
+			break
 		}
 	}
 	return nil

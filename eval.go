@@ -102,11 +102,8 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 		nonASCIILocal: !isASCII(local),
 		ip:            ip.Unmap(),
 		helo:          aLabelForm(helo), // RFC 8616 section 4
-		receiver:      c.Receiver,
+		receiver:      c.receiverName(),
 		now:           c.Now,
-	}
-	if e.env.receiver == "" {
-		e.env.receiver = "unknown"
 	}
 	if e.env.now == nil {
 		e.env.now = time.Now

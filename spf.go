@@ -497,10 +497,7 @@ func senderError(sender string) error {
 // invalidInput returns the permerror outcome of a check that was not made
 // because the caller's input was invalid.
 func (c *Checker) invalidInput(ip netip.Addr, helo, sender string, err error) (Outcome, error) {
-	out := Outcome{Result: PermError, ClientIP: ip.Unmap(), HELO: helo, Sender: sender, Problem: err, Receiver: c.Receiver}
-	if out.Receiver == "" {
-		out.Receiver = "unknown"
-	}
+	out := Outcome{Result: PermError, ClientIP: ip.Unmap(), HELO: helo, Sender: sender, Problem: err, Receiver: c.receiverName()}
 	return out, err
 }
 
