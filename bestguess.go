@@ -31,23 +31,11 @@ func (c *Checker) bestGuess(ctx context.Context, out *Outcome, local, domain str
 	if !ok || out.Domain == "" {
 		return // not a domain: nothing to guess for
 	}
-	res := c.Resolver
-	if res == nil {
-		res = systemResolver
-	}
-	g := Checker{
-		Resolver:           guessResolver{Resolver: res, domain: d, record: c.BestGuess.String()},
-		Receiver:           c.Receiver,
-		DefaultExplanation: c.DefaultExplanation,
-		MaxLookups:         c.MaxLookups,
-		MaxVoidLookups:     c.MaxVoidLookups,
-		MaxMXNames:         c.MaxMXNames,
-		MaxPTRNames:        c.MaxPTRNames,
-		Timeout:            c.Timeout,
-		NoPrefetch:         true,
-		Trace:              c.Trace,
-		Now:                c.Now,
-	}
+	// The Checker's settings but the resolver; the border settings are
+	// not used by an evaluation of its own (evaluate adds the local rules).
+	g := *c
+	g.Resolver = guessResolver{Resolver: c.resolver(), domain: d, record: c.BestGuess.String()}
+	g.NoPrefetch = true
 	e := g.newEvaluation(out.ClientIP, out.HELO, out.Sender, local, domain)
 	defer e.release()
 	o, _ := e.run(ctx, &g, out.Sender, out.Identity, d, deadline)

@@ -81,7 +81,7 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 		buf:           e.buf[:0],
 		frames:        e.frames[:0],
 		ptrNames:      e.ptrNames[:0],
-		res:           c.Resolver,
+		res:           c.resolver(),
 		trace:         c.Trace,
 		maxLookups:    orDefault(c.MaxLookups, DefaultMaxLookups),
 		maxVoids:      orDefault(c.MaxVoidLookups, DefaultMaxVoidLookups),
@@ -90,9 +90,6 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 		defaultExp:    c.DefaultExplanation,
 		authenticated: true,
 		prefetch:      !c.NoPrefetch,
-	}
-	if e.res == nil {
-		e.res = systemResolver
 	}
 	if e.defaultExp == "" {
 		e.defaultExp = DefaultExplanation
@@ -134,6 +131,14 @@ func (e *evaluation) release() {
 	clear(e.ptrNames)
 	clear(e.frames[:cap(e.frames)])
 	evaluations.Put(e)
+}
+
+// resolver returns Checker.Resolver, or the system's where it is nil.
+func (c *Checker) resolver() Resolver {
+	if c.Resolver == nil {
+		return systemResolver
+	}
+	return c.Resolver
 }
 
 // aLabelForm returns name with its U-labels turned into A-labels, and
