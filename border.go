@@ -155,6 +155,7 @@ func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender str
 	e := c.newEvaluation(ip, helo, sender, local, senderDomain)
 	defer e.release()
 	e.prefetch = false
+	e.memoryFirst()
 	if e.startClock(c, deadline) {
 		defer e.stopClock(deadline)
 	}

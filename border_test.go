@@ -355,3 +355,35 @@ func TestBorderTimeLimit(t *testing.T) {
 		t.Errorf("check took %v, want about the time limit %v", elapsed, timeout)
 	}
 }
+
+// TestBorderAllocs is the allocation guard of a check with
+// TrustedForwarderNames, whose PTR query every check makes: answered from
+// memory, it allocates the reverse name only, and sets up no deadline
+// context (see TestCheckAllocs).
+func TestBorderAllocs(t *testing.T) { // not parallel: AllocsPerRun
+	if raceDetector {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	for _, ip := range []string{"192.0.2.7", "2001:db8::7"} {
+		for name, res := range map[string]spf.Resolver{"zone": borderZone(), "warm-cache": &spf.Cache{Resolver: plainResolver{borderZone()}}} {
+			t.Run(name+"/"+ip, func(t *testing.T) {
+				c := &spf.Checker{Resolver: res, TrustedForwarderNames: []string{"fwdptr.example"}}
+				var out spf.Outcome
+				check := func() {
+					var err error
+					if out, err = c.Check(context.Background(), netip.MustParseAddr(ip), "mail.example.org", "a@example.com"); out.Skipped != nil || out.Result == spf.TempError {
+						t.Fatalf("Check = %v, %v, skipped %v", out.Result, err, out.Skipped)
+					}
+				}
+				check()     // warm the cache
+				want := 1.0 // the reverse name
+				if out.Result == spf.Fail {
+					want++ // the explanation (IPv6 is not in the record)
+				}
+				if got := testing.AllocsPerRun(50, check); got != want {
+					t.Errorf("Check allocates %v times, want %v", got, want)
+				}
+			})
+		}
+	}
+}

@@ -215,6 +215,17 @@ func (e *evaluation) timeUp() error {
 	return nil
 }
 
+// memoryFirst makes e take answers in memory at once, without a context
+// or a goroutine, prefetching on or off; with a resolver that holds every
+// answer in memory, prefetching is off.
+func (e *evaluation) memoryFirst() {
+	if m, ok := e.res.(inMemory); ok && m.InMemory() {
+		e.prefetch = false
+		e.memory = true
+	}
+	e.peek, _ = e.res.(MemoryResolver)
+}
+
 // startClock sets the time limit of e from c, and reports whether there
 // is one: then stopClock must be called when e is done. The evaluations of
 // one check (the skips of border.go, the evaluation, the best guess)
@@ -275,13 +286,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		out.Problem = fmt.Errorf("%w: no client IP address", ErrInvalidInput)
 		return out, out.Problem
 	}
-	if m, ok := e.res.(inMemory); ok && m.InMemory() {
-		e.prefetch = false
-		e.memory = true
-	}
-	// Answers in memory are taken at once, without a context or a
-	// goroutine, prefetching on or off.
-	e.peek, _ = e.res.(MemoryResolver)
+	e.memoryFirst()
 	if e.prefetch {
 		e.pf.init(ctx, c.Timeout, e)
 		defer e.pf.stop()
