@@ -160,13 +160,9 @@ func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender str
 		defer e.stopClock(deadline)
 	}
 	e.ctx = ctx
-	resp, void, err := e.query(0, TypePTR, e.reverseName())
-	if err != nil || void {
+	names, _, err := e.clientPTR(0)
+	if err != nil {
 		return nil
-	}
-	names := resp.Names
-	if len(names) > e.maxPTR {
-		names = names[:e.maxPTR]
 	}
 	for _, name := range names {
 		// A name from DNS must be a valid domain name before it is

@@ -644,7 +644,7 @@ func (e *evaluation) matchMX(t *Term, domain, target string, depth int) (bool, *
 // while validating skip the name. A time limit that runs out is not such
 // a DNS error but a temperror (section 4.6.4), in the PTR query too.
 func (e *evaluation) matchPTR(t *Term, domain, target string, depth int) (bool, *hostResult) {
-	resp, void, err := e.query(depth, TypePTR, e.reverseName())
+	names, void, err := e.clientPTR(depth)
 	if err != nil {
 		if r := e.expiredNow(domain); r != nil {
 			return false, r
@@ -653,10 +653,6 @@ func (e *evaluation) matchPTR(t *Term, domain, target string, depth int) (bool, 
 	}
 	if void {
 		return false, e.countVoid(depth, domain, t)
-	}
-	names := resp.Names
-	if len(names) > e.maxPTR {
-		names = names[:e.maxPTR] // section 4.6.4: the rest are ignored
 	}
 	started := false
 	for i, name := range names {
@@ -680,6 +676,20 @@ func (e *evaluation) matchPTR(t *Term, domain, target string, depth int) (bool, 
 	return false, nil
 }
 
+// clientPTR queries the PTR names of the client: at most maxPTR of them,
+// the rest are ignored (section 4.6.4). void and err are as for query.
+func (e *evaluation) clientPTR(depth int) (names []string, void bool, err error) {
+	resp, void, err := e.query(depth, TypePTR, e.reverseName())
+	if err != nil || void {
+		return nil, void, err
+	}
+	names = resp.Names
+	if len(names) > e.maxPTR {
+		names = names[:e.maxPTR]
+	}
+	return names, false, nil
+}
+
 // validate reports whether name has an address record that is the
 // client's address (section 5.5). Errors count as no; the callers look at
 // the time limit.
@@ -701,12 +711,8 @@ func (e *evaluation) validate(depth int, name string) bool {
 func (e *evaluation) validatedName() string {
 	if !e.ptrDone {
 		e.ptrDone = true
-		resp, void, err := e.query(0, TypePTR, e.reverseName())
-		if err == nil && !void {
-			names := resp.Names
-			if len(names) > e.maxPTR {
-				names = names[:e.maxPTR]
-			}
+		names, _, err := e.clientPTR(0)
+		if err == nil {
 			for _, name := range names {
 				if e.timeUp() != nil {
 					break // the caller's expired() gives the temperror
