@@ -1,6 +1,9 @@
 package spf
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // DefaultBestGuess is the usual best-guess record for domains without an
 // SPF record: their A and MX hosts' /24 networks and their validated PTR
@@ -19,35 +22,23 @@ func DefaultBestGuessRecord() *Record {
 
 // bestGuess evaluates Checker.BestGuess for the domain of out, whose
 // result is none, as if the domain published it: with the Checker's
-// resolver for every other query, its own lookup limits, and no local
-// rules. It sets out.Guessed and out.BestGuess, made neutral where the
-// guess gives fail or softfail: a guess is never evidence against a
-// sender.
-func (c *Checker) bestGuess(ctx context.Context, out *Outcome, local, domain string) {
+// resolver for every other query, its own lookup limits but the check's
+// deadline, and no local rules. It sets out.Guessed and out.BestGuess,
+// made neutral where the guess gives fail or softfail: a guess is never
+// evidence against a sender.
+func (c *Checker) bestGuess(ctx context.Context, out *Outcome, local, domain string, deadline *time.Time) {
 	d, ok := normalizeDomain(domain)
 	if !ok || out.Domain == "" {
 		return // not a domain: nothing to guess for
 	}
-	res := c.Resolver
-	if res == nil {
-		res = systemResolver
-	}
-	g := Checker{
-		Resolver:           guessResolver{Resolver: res, domain: d, record: c.BestGuess.String()},
-		Receiver:           c.Receiver,
-		DefaultExplanation: c.DefaultExplanation,
-		MaxLookups:         c.MaxLookups,
-		MaxVoidLookups:     c.MaxVoidLookups,
-		MaxMXNames:         c.MaxMXNames,
-		MaxPTRNames:        c.MaxPTRNames,
-		Timeout:            c.Timeout,
-		NoPrefetch:         true,
-		Trace:              c.Trace,
-		Now:                c.Now,
-	}
+	// The Checker's settings but the resolver; the border settings are
+	// not used by an evaluation of its own (evaluate adds the local rules).
+	g := *c
+	g.Resolver = guessResolver{Resolver: c.resolver(), domain: d, record: c.BestGuess.String()}
+	g.NoPrefetch = true
 	e := g.newEvaluation(out.ClientIP, out.HELO, out.Sender, local, domain)
 	defer e.release()
-	o, _ := e.run(ctx, &g, out.Sender, out.Identity, d)
+	o, _ := e.run(ctx, &g, out.Sender, out.Identity, d, deadline)
 	out.Guessed, out.BestGuess = true, o.Result
 	if o.Result == Fail || o.Result == SoftFail {
 		out.BestGuess = Neutral

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/spf-go/spf/internal/domain"
 	"github.com/spf-go/spf/internal/escape"
@@ -68,12 +69,14 @@ func (s *Skip) String() string {
 
 // check is the check of Check and CheckHELO with the receiver's border
 // settings around check_host(): the skips first, then the evaluation with
-// the local rules, then the best guess and the allow-list.
+// the local rules, then the best guess and the allow-list. All of them
+// together stay within the one time limit of the check, Checker.Timeout.
 func (c *Checker) check(ctx context.Context, ip netip.Addr, helo, sender string, id Identity, local, domain string) (Outcome, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if skip := c.skip(ctx, ip, helo, sender); skip != nil {
+	var deadline time.Time // set by the first evaluation that reads the clock
+	if skip := c.skip(ctx, ip, helo, sender, &deadline); skip != nil {
 		d, _ := normalizeDomain(domain)
 		return Outcome{
 			Result:   None,
@@ -86,14 +89,16 @@ func (c *Checker) check(ctx context.Context, ip netip.Addr, helo, sender string,
 			Skipped:  skip,
 		}, nil
 	}
-	out, err := c.evaluate(ctx, ip, helo, sender, id, local, domain)
+	out, err := c.evaluate(ctx, ip, helo, sender, id, local, domain, &deadline)
 	if out.Result == None && c.BestGuess != nil {
-		c.bestGuess(ctx, &out, local, domain)
+		c.bestGuess(ctx, &out, local, domain, &deadline)
 	}
 	out.Allowed = c.allowed(&out)
 	return out, err
 }
 
+// receiverName is the receiver's name, as %{r} expands it and outcomes
+// report it: Checker.Receiver, or "unknown" (RFC 7208 section 7.3).
 func (c *Checker) receiverName() string {
 	if c.Receiver == "" {
 		return "unknown"
@@ -104,9 +109,10 @@ func (c *Checker) receiverName() string {
 // skip decides whether the receiver trusts the connection, in the order
 // of policyd-spf: trusted relays (no DNS query), trusted HELO names,
 // forwarders by SPF, forwarders by PTR name. Each SPF check of a HELO name
-// or forwarder is a check_host() of its own, with its own lookup limits;
-// a result other than pass, an error included, is no match.
-func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string) *Skip {
+// or forwarder is a check_host() of its own, with its own lookup limits
+// but the check's deadline; a result other than pass, an error included,
+// is no match.
+func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string, deadline *time.Time) *Skip {
 	ip = ip.Unmap()
 	if !ip.IsValid() {
 		return nil
@@ -119,7 +125,7 @@ func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string) 
 	if h, ok := normalizeDomain(helo); ok && len(c.TrustedHELONames) > 0 {
 		for _, name := range c.TrustedHELONames {
 			if n, _ := normalizeDomain(name); n == h {
-				if o, _ := c.CheckHost(ctx, ip, h, "postmaster@"+h); o.Result == Pass {
+				if o, _ := c.checkHost(ctx, ip, h, "postmaster@"+h, deadline); o.Result == Pass {
 					return &Skip{Reason: SkipTrustedHELO, Domain: h}
 				}
 				break
@@ -131,12 +137,12 @@ func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string) 
 		if !ok {
 			continue
 		}
-		if o, _ := c.CheckHost(ctx, ip, d, sender); o.Result == Pass {
+		if o, _ := c.checkHost(ctx, ip, d, sender, deadline); o.Result == Pass {
 			return &Skip{Reason: SkipForwarderSPF, Domain: d}
 		}
 	}
 	if len(c.TrustedForwarderNames) > 0 {
-		return c.skipByPTR(ctx, ip, helo, sender)
+		return c.skipByPTR(ctx, ip, helo, sender, deadline)
 	}
 	return nil
 }
@@ -144,34 +150,36 @@ func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string) 
 // skipByPTR finds a validated PTR name of the client (as the ptr
 // mechanism does, RFC 7208 section 5.5) that is a domain of
 // Checker.TrustedForwarderNames or under it.
-func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender string) *Skip {
+func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender string, deadline *time.Time) *Skip {
 	local, senderDomain := splitSender(sender)
 	e := c.newEvaluation(ip, helo, sender, local, senderDomain)
 	defer e.release()
 	e.prefetch = false
-	if limit := c.timeLimit(); limit > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, limit)
-		defer cancel()
+	e.memoryFirst()
+	if e.startClock(c, deadline) {
+		defer e.stopClock(deadline)
 	}
 	e.ctx = ctx
-	resp, void, err := e.query(0, TypePTR, e.reverseName())
-	if err != nil || void {
+	names, _, err := e.clientPTR(0)
+	if err != nil {
 		return nil
 	}
-	names := resp.Names
-	if len(names) > e.maxPTR {
-		names = names[:e.maxPTR]
-	}
 	for _, name := range names {
+		// A name from DNS must be a valid domain name before it is
+		// reported: it goes into headers and logs.
+		n := strings.ToLower(strings.TrimSuffix(name, "."))
+		if !domain.Raw(n) {
+			continue
+		}
 		for _, f := range c.TrustedForwarderNames {
 			d, ok := normalizeDomain(f)
-			// A name from DNS must be a valid domain name before it is
-			// reported: it goes into headers and logs.
-			n := strings.ToLower(strings.TrimSuffix(name, "."))
-			if ok && domain.Raw(n) && isSubdomain(n, d) && e.validate(0, name) {
+			if !ok || !isSubdomain(n, d) {
+				continue
+			}
+			if e.validate(0, name) { // once a name, whatever matches it
 				return &Skip{Reason: SkipForwarderPTR, Domain: d, Name: n}
 			}
+			break
 		}
 	}
 	return nil

@@ -319,3 +319,71 @@ func TestAuthResultsSkipped(t *testing.T) {
 		})
 	}
 }
+
+// TestBorderTimeLimit checks that Checker.Timeout bounds the whole check:
+// the SPF checks of a trusted HELO name and a trusted forwarder, the
+// check itself and the best guess share one time limit rather than taking
+// it each. Every query but the sender's TXT waits until its context ends.
+func TestBorderTimeLimit(t *testing.T) {
+	t.Parallel()
+	const timeout = 300 * time.Millisecond
+	z := &spftest.Zone{}
+	z.AddIP("slow.example", netip.MustParseAddr("192.0.2.1"))
+	res := spf.ResolverFunc(func(ctx context.Context, name string, typ spf.RRType) (*spf.Response, error) {
+		if name == "slow.example" && typ == spf.TypeTXT {
+			return nil, spf.ErrNotFound // no record: the best guess runs
+		}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	c := spf.Checker{
+		Resolver:          res,
+		Timeout:           timeout,
+		NoPrefetch:        true,
+		TrustedHELONames:  []string{"mx.slow.example"},
+		TrustedForwarders: []string{"fwd.slow.example"},
+		BestGuess:         spf.DefaultBestGuessRecord(),
+	}
+	start := time.Now()
+	out, _ := c.Check(context.Background(), netip.MustParseAddr("198.51.100.1"), "mx.slow.example", "a@slow.example")
+	elapsed := time.Since(start)
+	if out.Result != spf.None || !out.Guessed || out.BestGuess != spf.TempError {
+		t.Errorf("Result %v, Guessed %v, BestGuess %v; want none, true, temperror", out.Result, out.Guessed, out.BestGuess)
+	}
+	// Each of the three waits would take the whole limit on its own.
+	if elapsed > timeout*5/3 {
+		t.Errorf("check took %v, want about the time limit %v", elapsed, timeout)
+	}
+}
+
+// TestBorderAllocs is the allocation guard of a check with
+// TrustedForwarderNames, whose PTR query every check makes: answered from
+// memory, it allocates the reverse name only, and sets up no deadline
+// context (see TestCheckAllocs).
+func TestBorderAllocs(t *testing.T) { // not parallel: AllocsPerRun
+	if raceDetector {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	for _, ip := range []string{"192.0.2.7", "2001:db8::7"} {
+		for name, res := range map[string]spf.Resolver{"zone": borderZone(), "warm-cache": &spf.Cache{Resolver: plainResolver{borderZone()}}} {
+			t.Run(name+"/"+ip, func(t *testing.T) {
+				c := &spf.Checker{Resolver: res, TrustedForwarderNames: []string{"fwdptr.example"}}
+				var out spf.Outcome
+				check := func() {
+					var err error
+					if out, err = c.Check(context.Background(), netip.MustParseAddr(ip), "mail.example.org", "a@example.com"); out.Skipped != nil || out.Result == spf.TempError {
+						t.Fatalf("Check = %v, %v, skipped %v", out.Result, err, out.Skipped)
+					}
+				}
+				check()     // warm the cache
+				want := 1.0 // the reverse name
+				if out.Result == spf.Fail {
+					want++ // the explanation (IPv6 is not in the record)
+				}
+				if got := testing.AllocsPerRun(50, check); got != want {
+					t.Errorf("Check allocates %v times, want %v", got, want)
+				}
+			})
+		}
+	}
+}

@@ -240,7 +240,19 @@ func TestCacheCollapse(t *testing.T) {
 		_, err := c.Lookup(ctx, "example.com", TypeTXT)
 		done <- err
 	}()
-	for c.Stats().Misses < n+1 {
+	// Every lookup must have joined the one flight before the early one
+	// leaves: a miss is counted before the lookup joins, and a flight
+	// whose only waiter leaves is cancelled (a second query would follow).
+	waiters := func() int {
+		c.init()
+		c.flightMu.Lock()
+		defer c.flightMu.Unlock()
+		if f := c.flights[cacheKey{"example.com", TypeTXT}]; f != nil {
+			return f.waiters
+		}
+		return 0
+	}
+	for waiters() < n+1 {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()

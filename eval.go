@@ -81,7 +81,7 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 		buf:           e.buf[:0],
 		frames:        e.frames[:0],
 		ptrNames:      e.ptrNames[:0],
-		res:           c.Resolver,
+		res:           c.resolver(),
 		trace:         c.Trace,
 		maxLookups:    orDefault(c.MaxLookups, DefaultMaxLookups),
 		maxVoids:      orDefault(c.MaxVoidLookups, DefaultMaxVoidLookups),
@@ -91,9 +91,6 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 		authenticated: true,
 		prefetch:      !c.NoPrefetch,
 	}
-	if e.res == nil {
-		e.res = systemResolver
-	}
 	if e.defaultExp == "" {
 		e.defaultExp = DefaultExplanation
 	}
@@ -102,11 +99,8 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 		nonASCIILocal: !isASCII(local),
 		ip:            ip.Unmap(),
 		helo:          aLabelForm(helo), // RFC 8616 section 4
-		receiver:      c.Receiver,
+		receiver:      c.receiverName(),
 		now:           c.Now,
-	}
-	if e.env.receiver == "" {
-		e.env.receiver = "unknown"
 	}
 	if e.env.now == nil {
 		e.env.now = time.Now
@@ -137,6 +131,14 @@ func (e *evaluation) release() {
 	clear(e.ptrNames)
 	clear(e.frames[:cap(e.frames)])
 	evaluations.Put(e)
+}
+
+// resolver returns Checker.Resolver, or the system's where it is nil.
+func (c *Checker) resolver() Resolver {
+	if c.Resolver == nil {
+		return systemResolver
+	}
+	return c.Resolver
 }
 
 // aLabelForm returns name with its U-labels turned into A-labels, and
@@ -213,6 +215,44 @@ func (e *evaluation) timeUp() error {
 	return nil
 }
 
+// memoryFirst makes e take answers in memory at once, without a context
+// or a goroutine, prefetching on or off; with a resolver that holds every
+// answer in memory, prefetching is off.
+func (e *evaluation) memoryFirst() {
+	if m, ok := e.res.(inMemory); ok && m.InMemory() {
+		e.prefetch = false
+		e.memory = true
+	}
+	e.peek, _ = e.res.(MemoryResolver)
+}
+
+// startClock sets the time limit of e from c, and reports whether there
+// is one: then stopClock must be called when e is done. The evaluations of
+// one check (the skips of border.go, the evaluation, the best guess)
+// share deadline, so that together they stay within Checker.Timeout: the
+// first of them that reads the clock sets it, and each later one starts
+// from it. A nil deadline is e's alone.
+func (e *evaluation) startClock(c *Checker, deadline *time.Time) bool {
+	if e.limit = c.timeLimit(); e.limit <= 0 {
+		return false
+	}
+	if deadline != nil {
+		e.deadline = *deadline
+	}
+	return true
+}
+
+// stopClock releases the timer of e's time limit and hands its deadline
+// on to the next evaluation of the check.
+func (e *evaluation) stopClock(deadline *time.Time) {
+	if e.cancel != nil {
+		e.cancel()
+	}
+	if deadline != nil {
+		*deadline = e.deadline
+	}
+}
+
 func timeoutResult(domain string, err error) *hostResult {
 	if err == nil {
 		return nil
@@ -228,7 +268,9 @@ func orDefault(v, def int) int {
 }
 
 // run evaluates check_host() for domain and fills in the outcome.
-func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Identity, domain string) (Outcome, error) {
+// deadline, if not nil, is the deadline shared by the evaluations of one
+// check (see startClock).
+func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Identity, domain string, deadline *time.Time) (Outcome, error) {
 	out := Outcome{
 		Identity: id,
 		ClientIP: e.env.ip,
@@ -244,13 +286,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		out.Problem = fmt.Errorf("%w: no client IP address", ErrInvalidInput)
 		return out, out.Problem
 	}
-	if m, ok := e.res.(inMemory); ok && m.InMemory() {
-		e.prefetch = false
-		e.memory = true
-	}
-	// Answers in memory are taken at once, without a context or a
-	// goroutine, prefetching on or off.
-	e.peek, _ = e.res.(MemoryResolver)
+	e.memoryFirst()
 	if e.prefetch {
 		e.pf.init(ctx, c.Timeout, e)
 		defer e.pf.stop()
@@ -262,12 +298,8 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		// only costs CPU and queries.
 		e.missed = e.peek == nil && e.pf.pacer == nil
 	}
-	if e.limit = c.timeLimit(); e.limit > 0 {
-		defer func() {
-			if e.cancel != nil {
-				e.cancel()
-			}
-		}()
+	if e.startClock(c, deadline) {
+		defer e.stopClock(deadline)
 	}
 	e.ctx = ctx
 	e.trace = traceOf(ctx, e.trace) // WithTrace's, for this check only
@@ -428,11 +460,11 @@ func (e *evaluation) evalRedirect(terms []Term, domain string, depth int, wantEx
 		if !ok || !multiLabel(target) {
 			// Section 4.3: a malformed or single-label target is "none"
 			// at once, which redirect turns into a permerror (6.1).
-			return e.permError(fmt.Errorf("%w: %s names %q, not a valid domain", ErrNoTargetRecord, t.Text, target)), true
+			return e.permError(fmt.Errorf("%w: %s names %q, not a valid domain", ErrNoTargetRecord, clip(t.Text, maxQuotedTerm), target)), true
 		}
 		r := e.checkHost(target, depth+1, wantExp)
 		if r.result == None {
-			return e.permError(fmt.Errorf("%w: %s (from %s)", ErrNoTargetRecord, t.Text, domain)), true
+			return e.permError(fmt.Errorf("%w: %s (from %s)", ErrNoTargetRecord, clip(t.Text, maxQuotedTerm), domain)), true
 		}
 		return r, true
 	}
@@ -458,7 +490,7 @@ func (e *evaluation) countLookup(depth int, domain string, t *Term) (r hostResul
 		return r, false
 	}
 	e.lookups-- // the term is not evaluated
-	err := fmt.Errorf("%w: %q in the record of %s would be number %d of %d", ErrTooManyLookups, t.Text, domain, e.lookups+1, e.maxLookups)
+	err := fmt.Errorf("%w: %q in the record of %s would be number %d of %d", ErrTooManyLookups, clip(t.Text, maxQuotedTerm), domain, e.lookups+1, e.maxLookups)
 	e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Err: err})
 	return e.permError(err), true
 }
@@ -470,7 +502,7 @@ func (e *evaluation) countVoid(depth int, domain string, t *Term) *hostResult {
 	if e.voids <= e.maxVoids {
 		return nil
 	}
-	err := fmt.Errorf("%w: %q in the record of %s is void lookup number %d of %d", ErrTooManyVoidLookups, t.Text, domain, e.voids, e.maxVoids)
+	err := fmt.Errorf("%w: %q in the record of %s is void lookup number %d of %d", ErrTooManyVoidLookups, clip(t.Text, maxQuotedTerm), domain, e.voids, e.maxVoids)
 	e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Err: err})
 	r := e.permError(err)
 	return &r
@@ -550,7 +582,7 @@ func (e *evaluation) matchInclude(t *Term, domain string, depth int) (bool, *hos
 	if !ok || !multiLabel(target) {
 		// Section 4.3: a malformed or single-label target is "none" at
 		// once, which include turns into a permerror (section 5.2).
-		r := e.permError(fmt.Errorf("%w: %s names %q, not a valid domain", ErrNoTargetRecord, t.Text, target))
+		r := e.permError(fmt.Errorf("%w: %s names %q, not a valid domain", ErrNoTargetRecord, clip(t.Text, maxQuotedTerm), target))
 		return false, &r
 	}
 	r := e.checkHost(target, depth+1, false)
@@ -560,7 +592,7 @@ func (e *evaluation) matchInclude(t *Term, domain string, depth int) (bool, *hos
 	case Fail, SoftFail, Neutral:
 		return false, nil
 	case None:
-		r = e.permError(fmt.Errorf("%w: %s (in the record of %s)", ErrNoTargetRecord, t.Text, domain))
+		r = e.permError(fmt.Errorf("%w: %s (in the record of %s)", ErrNoTargetRecord, clip(t.Text, maxQuotedTerm), domain))
 	}
 	return false, &hostResult{result: r.result, err: r.err}
 }
@@ -575,7 +607,7 @@ func (e *evaluation) matchMX(t *Term, domain, target string, depth int) (bool, *
 		return false, e.countVoid(depth, domain, t)
 	}
 	if len(resp.Names) > e.maxMX {
-		err := fmt.Errorf("%w: %q at %s gives %d MX names, more than %d", ErrTooManyMXNames, t.Text, target, len(resp.Names), e.maxMX)
+		err := fmt.Errorf("%w: %q at %s gives %d MX names, more than %d", ErrTooManyMXNames, clip(t.Text, maxQuotedTerm), target, len(resp.Names), e.maxMX)
 		e.emit(Event{Kind: EventLimit, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Err: err})
 		r := e.permError(err)
 		return false, &r
@@ -616,7 +648,7 @@ func (e *evaluation) matchMX(t *Term, domain, target string, depth int) (bool, *
 // while validating skip the name. A time limit that runs out is not such
 // a DNS error but a temperror (section 4.6.4), in the PTR query too.
 func (e *evaluation) matchPTR(t *Term, domain, target string, depth int) (bool, *hostResult) {
-	resp, void, err := e.query(depth, TypePTR, e.reverseName())
+	names, void, err := e.clientPTR(depth)
 	if err != nil {
 		if r := e.expiredNow(domain); r != nil {
 			return false, r
@@ -625,10 +657,6 @@ func (e *evaluation) matchPTR(t *Term, domain, target string, depth int) (bool, 
 	}
 	if void {
 		return false, e.countVoid(depth, domain, t)
-	}
-	names := resp.Names
-	if len(names) > e.maxPTR {
-		names = names[:e.maxPTR] // section 4.6.4: the rest are ignored
 	}
 	started := false
 	for i, name := range names {
@@ -652,6 +680,20 @@ func (e *evaluation) matchPTR(t *Term, domain, target string, depth int) (bool, 
 	return false, nil
 }
 
+// clientPTR queries the PTR names of the client: at most maxPTR of them,
+// the rest are ignored (section 4.6.4). void and err are as for query.
+func (e *evaluation) clientPTR(depth int) (names []string, void bool, err error) {
+	resp, void, err := e.query(depth, TypePTR, e.reverseName())
+	if err != nil || void {
+		return nil, void, err
+	}
+	names = resp.Names
+	if len(names) > e.maxPTR {
+		names = names[:e.maxPTR]
+	}
+	return names, false, nil
+}
+
 // validate reports whether name has an address record that is the
 // client's address (section 5.5). Errors count as no; the callers look at
 // the time limit.
@@ -673,12 +715,8 @@ func (e *evaluation) validate(depth int, name string) bool {
 func (e *evaluation) validatedName() string {
 	if !e.ptrDone {
 		e.ptrDone = true
-		resp, void, err := e.query(0, TypePTR, e.reverseName())
-		if err == nil && !void {
-			names := resp.Names
-			if len(names) > e.maxPTR {
-				names = names[:e.maxPTR]
-			}
+		names, _, err := e.clientPTR(0)
+		if err == nil {
 			for _, name := range names {
 				if e.timeUp() != nil {
 					break // the caller's expired() gives the temperror

@@ -244,7 +244,7 @@ func (e *SyntaxError) Error() string {
 	if e.Term == "" {
 		return fmt.Sprintf("spf: syntax error at offset %d: %s", e.Offset, e.Msg)
 	}
-	return fmt.Sprintf("spf: syntax error in term %q at offset %d: %s", e.Term, e.Offset, e.Msg)
+	return fmt.Sprintf("spf: syntax error in term %q at offset %d: %s", clip(e.Term, maxQuotedTerm), e.Offset, e.Msg)
 }
 
 // Unwrap returns [ErrSyntax].
@@ -381,7 +381,7 @@ func parseDirective(t *Term, s string) (msg string) {
 			return parseMechanismArg(t, arg)
 		}
 	}
-	return fmt.Sprintf("unknown mechanism %q", name)
+	return fmt.Sprintf("unknown mechanism %q", clip(name, maxQuotedTerm))
 }
 
 // parseMechanismArg reads what follows the name of t's mechanism.
@@ -573,4 +573,4 @@ func allDigits(s string) bool {
 
 // quoteRunes quotes s for an error message, escaping what is not printable
 // ASCII so that record text cannot forge the message.
-func quoteRunes(s string) string { return fmt.Sprintf("%+q", s) }
+func quoteRunes(s string) string { return fmt.Sprintf("%+q", clip(s, maxQuotedTerm)) }

@@ -260,7 +260,8 @@ func itoa(n int) string {
 // for IPv6 (RFC 3596 section 2.5). An IPv4-mapped address gives the
 // in-addr.arpa name.
 func ReverseName(addr netip.Addr) string {
-	return string(appendReverseName(nil, addr.Unmap()))
+	var buf [72]byte // the longest, of IPv6: 32 nibbles, 32 dots, "ip6.arpa"
+	return string(appendReverseName(buf[:0], addr.Unmap()))
 }
 
 func appendReverseName(dst []byte, addr netip.Addr) []byte {

@@ -305,7 +305,8 @@ type Checker struct {
 	// ignored); if zero, DefaultMaxPTRNames (10).
 	MaxPTRNames int
 	// Timeout bounds the time of one check, DNS queries and CPU time
-	// included: evaluation looks at it between terms and in every loop a
+	// included, and the checks of the border settings below (trusted HELO
+	// names and forwarders, the best guess) with it: evaluation looks at it between terms and in every loop a
 	// record can make long, so a check returns within milliseconds of it.
 	// When it runs out (or the context given to Check ends), the result is
 	// temperror with [ErrTimeout] (RFC 7208 section 4.6.4), also in the
@@ -418,6 +419,12 @@ func (c *Checker) CheckHELO(ctx context.Context, ip netip.Addr, helo string) (Ou
 // outcome's HELO is empty and its Identity IdentityMailFrom. The sender is
 // taken as [Checker.Check] takes it.
 func (c *Checker) CheckHost(ctx context.Context, ip netip.Addr, domain, sender string) (Outcome, error) {
+	return c.checkHost(ctx, ip, domain, sender, nil)
+}
+
+// checkHost is CheckHost with the deadline of the check it is part of
+// (see evaluation.startClock), nil for a check of its own.
+func (c *Checker) checkHost(ctx context.Context, ip netip.Addr, domain, sender string, deadline *time.Time) (Outcome, error) {
 	sender = trimAngles(sender)
 	if err := senderError(sender); err != nil {
 		return c.invalidInput(ip, "", sender, err)
@@ -428,16 +435,17 @@ func (c *Checker) CheckHost(ctx context.Context, ip netip.Addr, domain, sender s
 	}
 	e := c.newEvaluation(ip, "", sender, local, senderDomain)
 	defer e.release()
-	return e.run(ctx, c, sender, IdentityMailFrom, domain)
+	return e.run(ctx, c, sender, IdentityMailFrom, domain, deadline)
 }
 
 // evaluate is the check_host() of Check and CheckHELO, with the
-// receiver's local rules; border.go wraps it in the other settings.
-func (c *Checker) evaluate(ctx context.Context, ip netip.Addr, helo, sender string, id Identity, local, domain string) (Outcome, error) {
+// receiver's local rules and the deadline of the check; border.go wraps
+// it in the other settings.
+func (c *Checker) evaluate(ctx context.Context, ip netip.Addr, helo, sender string, id Identity, local, domain string, deadline *time.Time) (Outcome, error) {
 	e := c.newEvaluation(ip, helo, sender, local, domain)
 	defer e.release()
 	e.local = c.LocalRules.terms() // localrules.go
-	return e.run(ctx, c, sender, id, domain)
+	return e.run(ctx, c, sender, id, domain, deadline)
 }
 
 // trimAngles removes the angle brackets around a sender given as a whole
@@ -449,8 +457,23 @@ func trimAngles(sender string) string {
 	return sender
 }
 
-// maxQuotedInput is how much of a caller's invalid input an error quotes.
-const maxQuotedInput = 64
+// How much of a text an error quotes: of a caller's invalid input, and of
+// a term of a record (client or DNS text, up to 64 KB). Outcome.Problem
+// goes into headers, replies, logs and terminals, and its text is built
+// at every call of Error: it must stay short whatever the input.
+const (
+	maxQuotedInput = 64
+	maxQuotedTerm  = 128
+)
+
+// clip returns s cut to max bytes, with "..." added where it was cut, for
+// an error to quote.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
+}
 
 // senderError reports a sender that no address can be (RFC 5321 section
 // 4.1.2): one with a control character or DEL anywhere, or with white
@@ -464,10 +487,7 @@ func senderError(sender string) error {
 	for i := 0; i < len(sender); i++ {
 		c := sender[i]
 		if c < 0x20 || c == 0x7f || i > at && (c == ' ' || c == '<' || c == '>') {
-			q := sender
-			if len(q) > maxQuotedInput {
-				q = q[:maxQuotedInput] + "..."
-			}
+			q := clip(sender, maxQuotedInput)
 			return fmt.Errorf("%w: sender %q holds a control character, or white space or an angle bracket in its domain, which no address can hold", ErrInvalidInput, q)
 		}
 	}
@@ -477,10 +497,7 @@ func senderError(sender string) error {
 // invalidInput returns the permerror outcome of a check that was not made
 // because the caller's input was invalid.
 func (c *Checker) invalidInput(ip netip.Addr, helo, sender string, err error) (Outcome, error) {
-	out := Outcome{Result: PermError, ClientIP: ip.Unmap(), HELO: helo, Sender: sender, Problem: err, Receiver: c.Receiver}
-	if out.Receiver == "" {
-		out.Receiver = "unknown"
-	}
+	out := Outcome{Result: PermError, ClientIP: ip.Unmap(), HELO: helo, Sender: sender, Problem: err, Receiver: c.receiverName()}
 	return out, err
 }
 
