@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
-
-	"github.com/spf-go/spf/internal/dnstext"
 )
 
 // RRType is a DNS resource record type, numbered as in the DNS (RFC 1035).
@@ -213,16 +211,6 @@ type MemoryResolver interface {
 type zoneKey struct {
 	name string
 	typ  RRType
-}
-
-// unescapeTXT turns character-strings from miekg/dns's presentation form
-// (with \DDD and \X escapes) into raw bytes.
-func unescapeTXT(strs []string) []string {
-	out := make([]string, len(strs))
-	for i, s := range strs {
-		out[i] = dnstext.Unescape(s)
-	}
-	return out
 }
 
 // timeoutError is the error of a query that got no answer in time.
