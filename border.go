@@ -111,6 +111,24 @@ func (c *Checker) receiverName() string {
 // forwarders by SPF, forwarders by PTR name. Each SPF check of a HELO name
 // or forwarder is a check_host() of its own, with its own lookup limits
 // but the check's deadline; a result other than pass, an error included,
+// trustedHELO returns helo, normalised, if it is one of
+// c.TrustedHELONames; with none set it does nothing at all.
+func (c *Checker) trustedHELO(helo string) (string, bool) {
+	if len(c.TrustedHELONames) == 0 {
+		return "", false
+	}
+	h, ok := normalizeDomain(helo)
+	if !ok {
+		return "", false
+	}
+	for _, name := range c.TrustedHELONames {
+		if n, _ := normalizeDomain(name); n == h {
+			return h, true
+		}
+	}
+	return "", false
+}
+
 // is no match.
 func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string, deadline *time.Time) *Skip {
 	ip = ip.Unmap()
@@ -122,14 +140,9 @@ func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string, 
 			return &Skip{Reason: SkipTrustedRelay, Relay: p.Masked()}
 		}
 	}
-	if h, ok := normalizeDomain(helo); ok && len(c.TrustedHELONames) > 0 {
-		for _, name := range c.TrustedHELONames {
-			if n, _ := normalizeDomain(name); n == h {
-				if o, _ := c.checkHost(ctx, ip, h, "postmaster@"+h, deadline); o.Result == Pass {
-					return &Skip{Reason: SkipTrustedHELO, Domain: h}
-				}
-				break
-			}
+	if h, ok := c.trustedHELO(helo); ok {
+		if o, _ := c.checkHost(ctx, ip, h, "postmaster@"+h, deadline); o.Result == Pass {
+			return &Skip{Reason: SkipTrustedHELO, Domain: h}
 		}
 	}
 	for _, f := range c.TrustedForwarders {
