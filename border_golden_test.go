@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-msgauth/authres"
-	"github.com/google/go-cmp/cmp"
 )
 
 // TestGoldenBorderHeaders writes both header fields and the verdicts of
@@ -69,20 +67,7 @@ func TestGoldenBorderHeaders(t *testing.T) {
 			got := fmt.Sprintf("%s\r\n%s\r\n\r\nverdict (reject all but pass): %s\r\n%s\r\nverdict (report-only): %s (would %s)\r\n%s",
 				rs, ar, v.Action, v.Reply(), ro.Action, ro.Would, ro.WouldReply())
 			got = strings.ReplaceAll(got, "\r\n", "\n")
-			path := filepath.Join("testdata", "golden", tt.name+".txt")
-			if *updateGolden {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestGoldenBorderHeaders -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-			}
+			compareGolden(t, filepath.Join("testdata", "golden", tt.name+".txt"), got, "TestGoldenBorderHeaders")
 		})
 	}
 }

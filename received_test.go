@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -109,23 +108,7 @@ func TestGoldenHeaders(t *testing.T) {
 			got := fmt.Sprintf("%s\r\n%s\r\n\r\nverdict: %s\r\n%s", rs, ar, v.Action, v.Reply())
 			got = strings.ReplaceAll(got, "\r\n", "\n")
 
-			path := filepath.Join("testdata", "golden", hc.name+".txt")
-			if *updateGolden {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestGoldenHeaders -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-			}
+			compareGolden(t, filepath.Join("testdata", "golden", hc.name+".txt"), got, "TestGoldenHeaders")
 		})
 	}
 }
