@@ -31,33 +31,16 @@ func (c *Checker) bestGuess(ctx context.Context, out *Outcome, local, domain str
 	if !ok || out.Domain == "" {
 		return // not a domain: nothing to guess for
 	}
-	// The Checker's settings but the resolver; the border settings are
-	// not used by an evaluation of its own (evaluate adds the local rules).
+	// The Checker's settings; the border settings are not used by an
+	// evaluation of its own (evaluate adds the local rules).
 	g := *c
-	g.Resolver = guessResolver{Resolver: c.resolver(), domain: d, record: c.BestGuess.String()}
 	g.NoPrefetch = true
 	e := g.newEvaluation(out.ClientIP, out.HELO, out.Sender, local, domain)
 	defer e.release()
+	e.guess = c.BestGuess.Terms // evaluated as the domain's record, parsed once
 	o, _ := e.run(ctx, &g, out.Sender, out.Identity, d, deadline)
 	out.Guessed, out.BestGuess = true, o.Result
 	if o.Result == Fail || o.Result == SoftFail {
 		out.BestGuess = Neutral
 	}
 }
-
-// A guessResolver answers the TXT query of one domain with the best-guess
-// record, and every other query from the Resolver it wraps.
-type guessResolver struct {
-	Resolver
-	domain, record string
-}
-
-// Lookup implements Resolver.
-func (g guessResolver) Lookup(ctx context.Context, name string, typ RRType) (*Response, error) {
-	if typ == TypeTXT && equalFold(name, g.domain) {
-		return &Response{TXT: []string{g.record}}, nil
-	}
-	return g.Resolver.Lookup(ctx, name, typ)
-}
-
-var _ Resolver = guessResolver{}

@@ -37,6 +37,10 @@ type evaluation struct {
 	authenticated                       bool
 	defaultExp                          string
 	local                               []Term // Checker.LocalRules (localrules.go)
+	// guess, if not nil, stands for the record of the checked domain (a
+	// best guess, bestguess.go): its terms are evaluated without a query
+	// for the domain's own record.
+	guess []Term
 
 	buf []byte // macro expansion
 
@@ -334,11 +338,16 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 		e.emit(Event{Kind: EventResult, Depth: depth, Domain: domain, Term: r.mech, Result: r.result, Err: r.err})
 	}()
 
-	rec, r, ok := e.selectRecord(domain, depth)
-	if !ok {
-		return r
+	var terms []Term
+	if depth == 0 && e.guess != nil {
+		terms = e.guess
+	} else {
+		rec, r, ok := e.selectRecord(domain, depth)
+		if !ok {
+			return r
+		}
+		terms = rec.terms
 	}
-	terms := rec.terms
 	if e.prefetch {
 		e.frames = append(e.frames, frame{domain: domain, terms: terms})
 		defer func() { e.frames = e.frames[:len(e.frames)-1] }()
