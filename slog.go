@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -31,8 +32,10 @@ import (
 // raw (C1 controls such as U+0085 or U+009B, bidirectional overrides such
 // as U+202E) and a terminal acts on them, SlogTrace writes those, and the
 // bytes of invalid UTF-8, as \uXXXX and \xXX escapes before the handler
-// sees them. A handler of another kind must escape ASCII control
-// characters itself. Nothing is built when logger is not enabled at
+// sees them. Each such value is cut to 1,024 bytes, with the length of
+// the whole noted, so that a hostile record of 64 KB cannot make one check
+// write megabytes of log. A handler of another kind must escape ASCII
+// control characters itself. Nothing is built when logger is not enabled at
 // level, and a nil logger logs nothing.
 func SlogTrace(logger *slog.Logger, level slog.Level) func(Event) {
 	return func(ev Event) {
@@ -79,13 +82,24 @@ func SlogTrace(logger *slog.Logger, level slog.Level) func(Event) {
 	}
 }
 
-// logSafe escapes what log/slog's handlers may write raw but a terminal
-// acts on: non-ASCII characters that are not printable (C1 controls,
-// format characters such as bidirectional overrides, unassigned code
-// points) as \uXXXX or \UXXXXXXXX, and the bytes of invalid UTF-8 as
-// \xXX. ASCII is left to the handler. s is returned as it is, without
-// allocating, when it holds none of them.
+// maxLogValue is how much of one string from DNS or the client a
+// SlogTrace record holds.
+const maxLogValue = 1024
+
+// logSafe cuts s to maxLogValue bytes and escapes what log/slog's handlers
+// may write raw but a terminal acts on: non-ASCII characters that are not
+// printable (C1 controls, format characters such as bidirectional
+// overrides, unassigned code points) as \uXXXX or \UXXXXXXXX, and the bytes
+// of invalid UTF-8 as \xXX. ASCII is left to the handler. s is returned as
+// it is, without allocating, when it holds none of them.
 func logSafe(s string) string {
+	if len(s) > maxLogValue {
+		cut := maxLogValue
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "...(" + strconv.Itoa(len(s)) + " bytes)"
+	}
 	i := strings.IndexFunc(s, mustEscape)
 	if i < 0 {
 		return s

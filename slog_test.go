@@ -242,3 +242,23 @@ func ExampleAddrFromNet() {
 	fmt.Println(ip, ok)
 	// Output: 192.0.2.7 true
 }
+
+// TestSlogTraceCapsValues checks that a long record from DNS reaches the
+// log cut to about 1 KB, with its length noted.
+func TestSlogTraceCapsValues(t *testing.T) {
+	t.Parallel()
+	z := &spftest.Zone{}
+	z.AddTXT("long.example", "v=spf1 "+strings.Repeat("a:x.example ", 5000)+"-all")
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := &spf.Checker{Resolver: z, Trace: spf.SlogTrace(logger, slog.LevelDebug)}
+	c.Check(context.Background(), netip.MustParseAddr("192.0.2.1"), "", "a@long.example")
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if len(line) > 4096 {
+			t.Errorf("a log line of %d bytes", len(line))
+		}
+	}
+	if !strings.Contains(buf.String(), "(60011 bytes)") {
+		t.Errorf("the record's length is not noted:\n%.300s", buf.String())
+	}
+}
