@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/spf-go/spf"
 	"github.com/spf-go/spf/internal/dnstext"
+	"github.com/spf-go/spf/internal/domain"
 )
 
 // NegativeTTL is the negative-caching TTL of a [Server]'s NXDOMAIN and
@@ -313,7 +314,10 @@ func (s *Server) ResetLog() {
 	s.total = 0
 }
 
-func canonical(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) }
+// canonical returns name as the server compares names: without its
+// trailing dot, lower-cased in ASCII only (RFC 4343), as the engine folds
+// the names it sends, so that a Kelvin sign is not counted as a k.
+func canonical(name string) string { return domain.Fold(strings.TrimSuffix(name, ".")) }
 
 // logAndFault logs a query and returns the fault for it and whether its
 // answer has the AD bit.

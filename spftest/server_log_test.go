@@ -44,3 +44,30 @@ func TestServerLogBound(t *testing.T) {
 		t.Errorf("Total %d, want 10", got)
 	}
 }
+
+// TestServerCountFoldsASCIIOnly checks that the server tells names apart
+// as DNS does: ASCII case is folded, other letters are not, so a query for
+// a name with a Kelvin sign (U+212A) is not counted as one for "k".
+func TestServerCountFoldsASCIIOnly(t *testing.T) {
+	s := NewServer(t, &Zone{})
+	c := &dns.Client{Net: "tcp"}
+	for _, name := range []string{"Kk.example.", "\u212Ak.example."} {
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeTXT)
+		if _, _, err := c.Exchange(m, s.Addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		want int
+	}{
+		{"kk.example", 1},
+		{"KK.EXAMPLE.", 1},
+		{"\u212Ak.example", 1},
+	} {
+		if got := s.Count(tc.name, 0); got != tc.want {
+			t.Errorf("Count(%q) = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

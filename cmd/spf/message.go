@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/internal/escape"
 	"github.com/spf-go/spf/received"
 )
 
@@ -202,17 +203,17 @@ func newMessageReport(a *received.Analysis) *messageReport {
 }
 
 // writeText writes the report for people. Every string from the message
-// goes through termSafe.
+// goes through escape.Terminal.
 func (r *messageReport) writeText(w io.Writer) {
 	for i, h := range r.Hops {
 		if h.Error != "" {
-			fmt.Fprintf(w, "hop %d:  unreadable: %s\n", i, termSafe(h.Error))
+			fmt.Fprintf(w, "hop %d:  unreadable: %s\n", i, escape.Terminal(h.Error))
 			continue
 		}
 		var b strings.Builder
 		add := func(label, v string) {
 			if v != "" {
-				fmt.Fprintf(&b, " %s %s", label, termSafe(v))
+				fmt.Fprintf(&b, " %s %s", label, escape.Terminal(v))
 			}
 		}
 		add("ip", h.IP)
@@ -237,43 +238,30 @@ func (r *messageReport) writeText(w io.Writer) {
 	for i, f := range r.ReceivedSPF {
 		switch {
 		case f.Error != "":
-			fmt.Fprintf(w, "received-spf %d: unreadable: %s\n", i, termSafe(f.Error))
+			fmt.Fprintf(w, "received-spf %d: unreadable: %s\n", i, escape.Terminal(f.Error))
 		default:
 			trust := "trusted"
 			switch {
 			case !f.Trusted:
-				trust = "not trusted: " + termSafe(f.Why) // it may quote the field
+				trust = "not trusted: " + escape.Terminal(f.Why) // it may quote the field
 			case i == r.used:
 				trust = "trusted, used"
 			}
 			var b strings.Builder
 			for _, kv := range [][2]string{{"identity", f.Identity}, {"client-ip", f.ClientIP}, {"envelope-from", f.EnvelopeFrom}, {"helo", f.HELO}} {
 				if kv[1] != "" {
-					fmt.Fprintf(&b, " %s=%s", kv[0], termSafe(kv[1]))
+					fmt.Fprintf(&b, " %s=%s", kv[0], escape.Terminal(kv[1]))
 				}
 			}
-			fmt.Fprintf(w, "received-spf %d: %s%s (%s)\n", i, termSafe(f.Result), b.String(), trust)
+			fmt.Fprintf(w, "received-spf %d: %s%s (%s)\n", i, escape.Terminal(f.Result), b.String(), trust)
 		}
 	}
 	fmt.Fprintf(w, "source:       %s\n", r.Source)
 	fmt.Fprintf(w, "result:       %s\n", r.Result)
 	if r.Identity != "" {
-		fmt.Fprintf(w, "identity:     %s (domain %s)\n", r.Identity, termSafe(r.Domain))
+		fmt.Fprintf(w, "identity:     %s (domain %s)\n", r.Identity, escape.Terminal(r.Domain))
 	}
 	if r.Problem != "" {
-		fmt.Fprintf(w, "problem:      %s\n", termSafe(r.Problem))
+		fmt.Fprintf(w, "problem:      %s\n", escape.Terminal(r.Problem))
 	}
-}
-
-// termSafe returns s with every byte that is not printable ASCII (control
-// characters, non-ASCII) replaced by "?", so that text from a message
-// cannot move the cursor or change a terminal's state.
-func termSafe(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c < 0x20 || c >= 0x7f {
-			b[i] = '?'
-		}
-	}
-	return string(b)
 }
