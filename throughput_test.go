@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -77,7 +78,10 @@ func copyClient(i int) netip.Addr {
 // and server), queries per check (at the server), the checks that did not
 // get their answer (temperror: a datagram lost, waited out), the UDP
 // queries sent again per check (a datagram lost, or an answer slower than
-// the RTO), and the prefetch queries per check.
+// the RTO), the prefetch queries per check, and the UDP datagrams the
+// kernel dropped for want of room in a receive buffer (RcvbufErrors of
+// /proc/net/snmp, where there is one: over the whole network namespace,
+// other processes' sockets included).
 func BenchmarkThroughput(b *testing.B) {
 	ctx := context.Background()
 	for _, sc := range latencyScenarios {
@@ -104,6 +108,7 @@ func BenchmarkThroughput(b *testing.B) {
 				var temp, next atomic.Int64
 				next.Store(1)
 				before, retries, prefetches := srv.Total(), spf.DNSResolverRetries(res), spf.DNSResolverPrefetches(res)
+				drops, dropsOK := udpReceiveDrops()
 				b.SetParallelism(max(1, 64/runtimeProcs())) // 64 goroutines
 				b.ResetTimer()
 				cpu, cpuOK := processCPU()
@@ -127,6 +132,9 @@ func BenchmarkThroughput(b *testing.B) {
 				b.ReportMetric(float64(temp.Load()), "temperrors")
 				b.ReportMetric(float64(spf.DNSResolverRetries(res)-retries)/float64(b.N), "resends/check")
 				b.ReportMetric(float64(spf.DNSResolverPrefetches(res)-prefetches)/float64(b.N), "prefetches/check")
+				if end, ok := udpReceiveDrops(); dropsOK && ok {
+					b.ReportMetric(float64(end-drops), "rcvbuf-drops")
+				}
 			})
 		}
 	}
@@ -153,6 +161,34 @@ func TestThroughputCopies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// udpReceiveDrops returns the RcvbufErrors counter of the Udp line of
+// /proc/net/snmp: datagrams dropped for want of room in a socket's
+// receive buffer. ok is false where it cannot be read.
+func udpReceiveDrops() (n int64, ok bool) {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0, false
+	}
+	var header []string
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if header == nil {
+			header = f
+			continue
+		}
+		for i, name := range header {
+			if name == "RcvbufErrors" && i < len(f) {
+				n, err := strconv.ParseInt(f[i], 10, 64)
+				return n, err == nil
+			}
+		}
+	}
+	return 0, false
 }
 
 // runtimeProcs is GOMAXPROCS, which b.SetParallelism multiplies.
