@@ -11,6 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/spf-go/spf"
+	"github.com/spf-go/spf/spftest"
 )
 
 // TestDNSResolverResend checks that a UDP query left unanswered is sent
@@ -132,6 +133,29 @@ func waitFor(t *testing.T, cond func() bool) {
 	for start := time.Now(); !cond(); time.Sleep(time.Millisecond) {
 		if time.Since(start) > 10*time.Second {
 			t.Fatal("condition not met in 10s")
+		}
+	}
+}
+
+// TestDNSResolverIPv6Server checks queries to a server on an IPv6
+// address, from new sockets (a short name) and pooled ones.
+func TestDNSResolverIPv6Server(t *testing.T) {
+	z, err := spftest.ParseZone(strings.NewReader(resolverZone), "", "zone text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	z.AddTXT("_long_name_with_letters.example.com", "v=spf1 -all")
+	srv, err := spftest.StartServerAt("[::1]:0", z)
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	defer srv.Close()
+	res := srv.Resolver(time.Second)
+	for range 3 {
+		for _, name := range []string{"example.com", "_long_name_with_letters.example.com"} {
+			if resp, err := res.Lookup(context.Background(), name, spf.TypeTXT); err != nil || resp.Len() != 1 {
+				t.Errorf("Lookup(%q) = %v, %v", name, resp, err)
+			}
 		}
 	}
 }
