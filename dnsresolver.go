@@ -400,7 +400,8 @@ func (r *DNSResolver) exchangeUDP(ctx context.Context, server string, query, ans
 	defer func() { r.sockets.put(server, s, reuse) }()
 	if ctx.Done() != nil {
 		// The context's end interrupts the read at once.
-		stop := context.AfterFunc(ctx, func() { s.conn.SetReadDeadline(longAgo) })
+		conn := s.conn
+		stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(longAgo) })
 		defer func() {
 			if !stop() {
 				reuse = false // the deadline may be set at any time
@@ -450,7 +451,7 @@ func (r *DNSResolver) exchangeUDP(ctx context.Context, server string, query, ans
 // the query (id, q), discarding the others (RFC 5452), and returns its
 // size; errTruncated if it has the TC bit or fills buf (it may have been
 // cut). stray reports a datagram discarded.
-func readUDP(conn net.Conn, buf []byte, id uint16, q *question) (n int, stray bool, err error) {
+func readUDP(conn udpConn, buf []byte, id uint16, q *question) (n int, stray bool, err error) {
 	for {
 		n, err := conn.Read(buf)
 		if err != nil {
@@ -558,7 +559,8 @@ func readAnswer(msg []byte, q *question) (resp *Response, rcode int, err error) 
 	if h.RCode != dnsmessage.RCodeSuccess && h.RCode != dnsmessage.RCodeNameError {
 		return nil, int(h.RCode), nil
 	}
-	resp = &Response{Authenticated: h.AuthenticData}
+	resp = newResponse(q.typ)
+	resp.Authenticated = h.AuthenticData
 	minTTL := uint32(math.MaxUint32)
 	cur := q.name
 	var prefs []uint16
@@ -578,6 +580,9 @@ func readAnswer(msg []byte, q *question) (resp *Response, rcode int, err error) 
 	if len(prefs) > 1 {
 		sortMX(resp.Names, prefs)
 	}
+	if resp.Len() == 0 {
+		resp.TXT, resp.Addrs, resp.Names = nil, nil, nil
+	}
 	if resp.Len() > 0 {
 		resp.TTL = time.Duration(minTTL) * time.Second
 		return resp, 0, nil
@@ -593,6 +598,36 @@ func readAnswer(msg []byte, q *question) (resp *Response, rcode int, err error) 
 	}
 	resp.TTL = time.Duration(neg) * time.Second
 	return resp, 0, nil
+}
+
+// newResponse returns an empty Response for an answer of type typ,
+// allocated together with room for its first record: one allocation,
+// not two, for the answers of one record, the commonest.
+func newResponse(typ RRType) *Response {
+	switch typ {
+	case TypeTXT:
+		b := new(struct {
+			r   Response
+			one [1]string
+		})
+		b.r.TXT = b.one[:0]
+		return &b.r
+	case TypeA, TypeAAAA:
+		b := new(struct {
+			r   Response
+			one [1]netip.Addr
+		})
+		b.r.Addrs = b.one[:0]
+		return &b.r
+	case TypeMX, TypePTR:
+		b := new(struct {
+			r   Response
+			one [1]string
+		})
+		b.r.Names = b.one[:0]
+		return &b.r
+	}
+	return new(Response)
 }
 
 // readRecords goes through the answer section of msg for the records of
