@@ -82,7 +82,7 @@ type prefetcher struct {
 type pnode struct {
 	terms   []Term
 	targets []string
-	steps   []int // the DNS-querying terms in evaluation order; -1 is all, -2-i an ip4 or ip6 term i that matches the client
+	steps   []int // the DNS-querying terms in evaluation order; -1-i is a term i that matches whatever the client (all, or an ip4 or ip6 term that matches it), which ends the steps
 }
 
 // noTarget is the target of a term whose name prefetching does not
@@ -227,8 +227,9 @@ func (p *prefetcher) newNode(env macroEnv, terms []Term) *pnode {
 	redirect := -1
 	for i := range terms {
 		switch k := terms[i].Kind; {
-		case k == KindAll:
-			n.steps = append(n.steps, -1)
+		case k == KindAll || (k == KindIP4 || k == KindIP6) && terms[i].Network.Contains(p.ip):
+			// Nothing after it is evaluated, redirect included.
+			n.steps = append(n.steps, -1-i)
 			return n
 		case k == KindRedirect:
 			if redirect < 0 {
@@ -236,8 +237,6 @@ func (p *prefetcher) newNode(env macroEnv, terms []Term) *pnode {
 			}
 		case k.IsMechanism() && k.QueriesDNS():
 			n.steps = append(n.steps, i)
-		case (k == KindIP4 || k == KindIP6) && terms[i].Network.Contains(p.ip):
-			n.steps = append(n.steps, -2-i)
 		}
 	}
 	if redirect >= 0 {
@@ -253,8 +252,6 @@ type walkState struct {
 	voids   int  // void lookups known so far
 	pending int  // lookups before that could still be void
 	stop    bool // a sequential evaluation ends here whatever the client
-	include bool // inside an included record
-	plus    bool // the includes inside the outermost one all have "+"
 }
 
 // walk goes through the records from the root in the order a sequential
@@ -269,43 +266,42 @@ func (p *prefetcher) walk() {
 	p.walkNode(p.root, &st)
 }
 
-func (p *prefetcher) walkNode(n *pnode, st *walkState) {
+// walkNode walks the record n. ended reports that the evaluation of n
+// ends within what was walked, with q the qualifier of the term that
+// ends it, for a client that no term before matches: a term that matches
+// whatever the client (all, an ip4 or ip6 term that matches it), an
+// include whose record ends with pass (section 5.2), or a redirect whose
+// record ends (section 6.1). Nothing after that term in n is needed:
+// either evaluation gets there and it ends n, or an earlier term matches
+// and ends n sooner. In the records around n, the include that led to n
+// matches only if q is pass; at the top, n's end is the check's.
+func (p *prefetcher) walkNode(n *pnode, st *walkState) (ended bool, q Qualifier) {
 	for _, i := range n.steps {
-		if i == -1 {
-			return // all: this record's result; an include's parent goes on
+		if i < 0 {
+			return true, n.terms[-1-i].Qualifier
 		}
-		if i < -1 {
-			// An ip4 or ip6 term that matches the client: if it makes
-			// the check's result, evaluation ends here or before, and
-			// nothing after it is needed. Inside an include it does if
-			// it makes the include match: "+", and "+" on the includes
-			// between (section 5.2).
-			if t := &n.terms[-2-i]; !st.include || st.plus && t.Qualifier == QualifierPass {
-				st.stop = true
-				return
-			}
-			continue
-		}
-		if p.walkTerm(n, i, st); st.stop {
-			return
+		if ended, q := p.walkTerm(n, i, st); ended || st.stop {
+			return ended, q
 		}
 	}
+	return false, 0
 }
 
-// walkTerm walks the DNS-querying term n.terms[i].
-func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) {
+// walkTerm walks the DNS-querying term n.terms[i]; ended and q are as
+// for walkNode.
+func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) (ended bool, q Qualifier) {
 	t := &n.terms[i]
 	st.pos++
 	if st.pos > p.maxLookups {
 		st.stop = true
-		return
+		return false, 0
 	}
 	target := n.targets[i]
 	if target == matchesNothing {
 		if t.Kind == KindRedirect {
 			st.stop = true // the record ends with neutral
 		}
-		return
+		return false, 0
 	}
 	if target == noTarget {
 		// Unknown ahead: it may be void, and an include's record is
@@ -314,26 +310,26 @@ func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) {
 		if t.Kind == KindInclude || t.Kind == KindRedirect {
 			st.exact = false
 		}
-		return
+		return false, 0
 	}
 	if t.Kind == KindInclude || t.Kind == KindRedirect {
 		if target == "" {
 			st.stop = true // a permerror
-			return
+			return false, 0
 		}
 		resp, ok, err := p.lookup(target, TypeTXT, st.voids <= p.maxVoids)
 		if !ok {
 			st.exact = false
-			return
+			return false, 0
 		}
 		if err != nil {
 			st.stop = true
-			return
+			return false, 0
 		}
 		rec := resp.spfRecord()
 		if rec.found != 1 || rec.err != nil {
 			st.stop = true // none (a permerror here) or a permerror
-			return
+			return false, 0
 		}
 		child := p.nodes[target]
 		if child == nil {
@@ -345,19 +341,19 @@ func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) {
 			child = p.newNode(env, rec.terms)
 			p.nodes[target] = child
 		}
-		include, plus := st.include, st.plus
-		if t.Kind == KindInclude {
-			st.plus = !st.include || st.plus && t.Qualifier == QualifierPass
-			st.include = true
+		ended, q := p.walkNode(child, st)
+		switch {
+		case !ended || st.stop:
+			return false, 0
+		case t.Kind == KindRedirect:
+			return true, q // the child's result is n's
+		case q == QualifierPass:
+			return true, t.Qualifier // the include matches
 		}
-		p.walkNode(child, st)
-		if !st.stop {
-			st.include, st.plus = include, plus
-		}
-		return
+		return false, 0 // the include does not match: n goes on
 	}
 	if target == "" {
-		return // not a name: no query, no match, no void lookup (see match)
+		return false, 0 // not a name: no query, no match, no void lookup (see match)
 	}
 	// Section 4.6.4: this term's lookup may be void. It is sent only if
 	// a sequential evaluation surely reaches it.
@@ -387,7 +383,7 @@ func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) {
 	case t.Kind == KindMX:
 		if len(resp.Names) > p.maxMX {
 			st.stop = true // a permerror
-			return
+			return false, 0
 		}
 		if safe {
 			p.hostsLocked(resp.Names, "")
@@ -401,6 +397,7 @@ func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) {
 			p.hostsLocked(names, target)
 		}
 	}
+	return false, 0
 }
 
 // countVoid counts a void lookup in the walk and stops it past the limit.
