@@ -59,21 +59,25 @@ type prefetcher struct {
 	res                  Resolver
 	peek                 MemoryResolver // res, if it is one
 	pacer                prefetchPacer  // res, or the resolver behind a Cache, if it is one
-	armed                sync.WaitGroup // a timer of beginAfter that may be running
+	armed                sync.WaitGroup // a fire of timer that may be running
+	timer                *time.Timer    // made by the first arm; kept with the evaluation
 	addrType             RRType         // what a and mx look up for the client
 	ip                   netip.Addr
 	maxLookups, maxVoids int
 	maxMX, maxPTR        int
 	counted              bool // pacer.checkBegin was called; checkEnd is due
 
-	mu      sync.Mutex
-	sem     chan struct{} // made with the first query in flight
-	stopped chan struct{} // closed by stop
-	closed  bool
-	root    *pnode
-	rootEnv macroEnv          // expands the macros of every record
-	nodes   map[string]*pnode // the records found, by domain
-	flights map[zoneKey]*flight
+	mu       sync.Mutex
+	sem      chan struct{} // made with the first query in flight
+	stopped  chan struct{} // closed by stop
+	closed   bool
+	root     *pnode
+	rootEnv  macroEnv // expands the macros of every record
+	armEnv   macroEnv // what fire begins with (see arm)
+	armTerms []Term
+	own      []ownAnswer       // evaluation's own answers before prefetching began; kept with the evaluation
+	nodes    map[string]*pnode // the records found, by domain
+	flights  map[zoneKey]*flight
 }
 
 // A pnode is a record that prefetching has found, with the names its
@@ -142,6 +146,8 @@ func (p *prefetcher) stop() {
 		close(p.stopped)
 	}
 	p.closed = true
+	clear(p.own) // the evaluation may wait in a pool
+	p.own = p.own[:0]
 }
 
 // begin starts prefetching for the check's first record, with env
@@ -150,8 +156,16 @@ func (p *prefetcher) stop() {
 func (p *prefetcher) begin(env macroEnv, terms []Term) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.beginLocked(env, terms)
+}
+
+// beginLocked is begin with p.mu held.
+func (p *prefetcher) beginLocked(env macroEnv, terms []Term) {
 	if p.root != nil || p.closed {
 		return
+	}
+	for _, a := range p.own {
+		p.settleLocked(a.name, a.typ, a.resp, a.err)
 	}
 	p.rootEnv = env
 	p.root = p.newNode(env, terms)
@@ -168,25 +182,100 @@ func (p *prefetcher) delay() time.Duration {
 	return p.pacer.prefetchDelay()
 }
 
-// beginAfter arms prefetching to begin, from the record terms of domain
-// env.domain (none if terms is nil), once d has passed. The function it
-// returns disarms it and reports whether it had begun; it must be called
-// before the check ends.
-func (p *prefetcher) beginAfter(d time.Duration, env macroEnv, terms []Term) (disarm func() bool) {
+// arm arms prefetching to begin, from the record terms of domain
+// env.domain (none if terms is nil), once d has passed; disarm must be
+// called before the check ends. One timer serves every query of the
+// check, and the checks that use the same evaluation after it: a check
+// whose queries answer within d allocates nothing here after the first.
+func (p *prefetcher) arm(d time.Duration, env macroEnv, terms []Term) {
+	p.mu.Lock()
+	p.armEnv, p.armTerms = env, terms
+	p.mu.Unlock()
 	p.armed.Add(1)
-	t := time.AfterFunc(d, func() {
-		defer p.armed.Done()
-		if terms != nil {
-			p.begin(env, terms)
-		}
-	})
-	return func() bool {
-		if t.Stop() {
-			p.armed.Done()
-			return false
-		}
-		p.armed.Wait()
-		return true
+	if p.timer == nil {
+		p.timer = time.AfterFunc(d, p.fire)
+	} else {
+		p.timer.Reset(d)
+	}
+}
+
+// disarm stops what arm set up and reports whether prefetching had
+// begun: the timer fired, and its begin is over.
+func (p *prefetcher) disarm() bool {
+	if p.timer.Stop() {
+		p.armed.Done()
+		return false
+	}
+	p.armed.Wait()
+	return true
+}
+
+// An ownAnswer is the answer to a query evaluation sent itself.
+type ownAnswer struct {
+	name string
+	typ  RRType
+	resp *Response
+	err  error
+}
+
+// answered takes the answer to a query that evaluation sent itself
+// through the resolver, begun reporting whether prefetching had begun by
+// then. Before, it is kept (without a lock: no walk runs then) for the
+// walk that may begin later, which would otherwise send the query again;
+// after, it is handed to the walk at once. Without a resolver that keeps
+// answers in memory only (see MemoryResolver).
+func (p *prefetcher) answered(name string, typ RRType, resp *Response, err error, begun bool) {
+	if p.peek != nil {
+		return
+	}
+	if !begun {
+		p.own = append(p.own, ownAnswer{name, typ, resp, err})
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.root == nil:
+		p.own = append(p.own, ownAnswer{name, typ, resp, err}) // for begin
+	case p.settleLocked(name, typ, resp, err):
+		p.walk()
+	}
+}
+
+// settleLocked makes the answer to a query sent outside prefetching a
+// flight that is over, unless a flight of it is known; it reports whether
+// it did. It runs with p.mu held.
+func (p *prefetcher) settleLocked(name string, typ RRType, resp *Response, err error) bool {
+	if p.closed {
+		return false
+	}
+	p.initFlights()
+	k := zoneKey{name, typ}
+	if _, ok := p.flights[k]; ok {
+		return false
+	}
+	f := &flight{done: make(chan struct{}), resp: resp, err: err, over: true}
+	close(f.done)
+	p.flights[k] = f
+	return true
+}
+
+// initFlights makes p.flights and what goes with it, once.
+func (p *prefetcher) initFlights() {
+	if p.flights == nil {
+		p.flights = make(map[zoneKey]*flight)
+		p.sem = make(chan struct{}, prefetchInFlight)
+		p.stopped = make(chan struct{})
+	}
+}
+
+// fire begins prefetching as arm set up; the timer calls it.
+func (p *prefetcher) fire() {
+	defer p.armed.Done()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.armTerms != nil {
+		p.beginLocked(p.armEnv, p.armTerms)
 	}
 }
 
@@ -437,11 +526,7 @@ func (p *prefetcher) startLocked(name string, typ RRType) {
 	if p.closed {
 		return
 	}
-	if p.flights == nil {
-		p.flights = make(map[zoneKey]*flight)
-		p.sem = make(chan struct{}, prefetchInFlight)
-		p.stopped = make(chan struct{})
-	}
+	p.initFlights()
 	k := zoneKey{name, typ}
 	if _, ok := p.flights[k]; ok {
 		return
