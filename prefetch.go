@@ -33,20 +33,23 @@ type inMemory interface{ InMemory() bool }
 // in evaluation order, as a sequential evaluation that matches nothing
 // would, numbering the DNS-querying terms as evaluation counts them:
 //
-//   - the queries of a, mx, ptr and exists terms (and the address
-//     queries of MX hosts and PTR names) are sent only for a term whose
-//     number is known exactly (every include before it has been
-//     resolved) and at most MaxLookups, and only while the void lookups
-//     known before it, plus the answers still awaited before it that
-//     could be void, stay within MaxVoidLookups; so these are queries a
+//   - the TXT query of an include or redirect target, which finds the
+//     next record, and the query of an a, mx, ptr or exists term, are
+//     sent once the least number its term can have (counting the terms of
+//     the records not found yet as none) is at most MaxLookups, and for
+//     the latter only while the void lookups known before it, plus the
+//     answers still awaited before it that could be void, stay within
+//     MaxVoidLookups; so that the queries of a record and those of the
+//     records it includes go out together. When the records before a
+//     term turn out to hold more terms than that, at most MaxLookups-1
+//     such queries were sent beyond what a sequential evaluation would
+//     send; and a check sends at most MaxLookups-1 queries of a, mx,
+//     ptr and exists terms whose number is not known exactly;
+//   - the address queries of MX hosts and PTR names are sent only for a
+//     term whose number is known exactly (every include before it has
+//     been resolved), within the same limits: these are queries a
 //     sequential evaluation of the same records sends unless an earlier
 //     term matches;
-//   - the TXT query of an include or redirect target, which finds the
-//     next record, is sent once the least number its term can have is at
-//     most MaxLookups, so that records are found in parallel: when the
-//     records before it turn out to hold more terms than that, at most
-//     MaxLookups-1 such record queries were sent beyond what a sequential
-//     evaluation would send;
 //   - nothing is prefetched past a term that ends evaluation whatever the
 //     client (all, a temporary error, an include of a name with no
 //     record, too many MX names, the void or lookup limit).
@@ -78,6 +81,7 @@ type prefetcher struct {
 	own      []ownAnswer       // evaluation's own answers before prefetching began; kept with the evaluation
 	nodes    map[string]*pnode // the records found, by domain
 	flights  map[zoneKey]*flight
+	ahead    int // queries of a, mx, ptr and exists terms sent before their number was known
 }
 
 // A pnode is a record that prefetching has found, with the names its
@@ -444,9 +448,14 @@ func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) (ended bool, q Qua
 	if target == "" {
 		return false, 0 // not a name: no query, no match, no void lookup (see match)
 	}
-	// Section 4.6.4: this term's lookup may be void. It is sent only if
-	// a sequential evaluation surely reaches it.
-	safe := st.exact && st.voids+st.pending <= p.maxVoids
+	// Section 4.6.4: this term's lookup may be void. It is sent while
+	// the void lookups known before it allow; the address queries that
+	// follow it, only if a sequential evaluation surely reaches it.
+	send := st.voids+st.pending <= p.maxVoids
+	safe := st.exact && send
+	if !st.exact && p.ahead >= p.maxLookups-1 {
+		send = false // the budget of queries ahead of a known number is spent
+	}
 	var name string
 	var typ RRType
 	switch t.Kind {
@@ -459,7 +468,12 @@ func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) (ended bool, q Qua
 	case KindPTR:
 		name, typ = ReverseName(p.ip), TypePTR
 	}
-	resp, ok, err := p.lookup(name, typ, safe)
+	k := zoneKey{name, typ}
+	before := p.flights[k]
+	resp, ok, err := p.lookup(name, typ, send)
+	if !st.exact && before == nil && p.flights[k] != nil {
+		p.ahead++
+	}
 	switch {
 	case !ok:
 		st.pending++

@@ -15,8 +15,12 @@ import (
 // TestPrefetchIPMatchCut checks at a DNS server answering after 20 ms, so
 // that prefetching runs, that prefetching sends no query past an ip4 or
 // ip6 term that matches the client: nothing after it in its record, and
-// nothing after the include that led there when that include matches. The
-// queries are exactly those of a sequential evaluation.
+// nothing after the include that led there when that include matches.
+// Where the terms after the match are in the matching record, the queries
+// are exactly those of a sequential evaluation; terms after an include
+// may be prefetched while its record is not found yet (see prefetcher),
+// but not what only a walk past the match would send: the addresses of
+// MX hosts, the records of includes there.
 func TestPrefetchIPMatchCut(t *testing.T) {
 	const zone = `$ORIGIN cut.example.
 $TTL 300
@@ -28,12 +32,12 @@ inc.fail   TXT "v=spf1 -ip4:192.0.2.10 a:h1.cut.example mx:h2.cut.example exists
 ; A chain of "+" includes that matches at an ip6 term: the check ends
 ; there, and the terms after each include are never needed.
 plus       TXT "v=spf1 include:inc.plus.cut.example a:h4.cut.example -all"
-inc.plus   TXT "v=spf1 include:deep.plus.cut.example mx:h2.cut.example a:h1.cut.example ~all"
+inc.plus   TXT "v=spf1 include:deep.plus.cut.example mx:h2.cut.example ~all"
 deep.plus  TXT "v=spf1 ip6:2001:db8::/32 a:h1.cut.example include:x.cut.example ~all"
 ; A "?" include that matches: its record ends with neutral, so the
 ; terms after it there are never needed; the top record goes on.
 neutral    TXT "v=spf1 include:inc.neutral.cut.example a:h4.cut.example -all"
-inc.neutral TXT "v=spf1 ?include:deep.neutral.cut.example exists:h3.cut.example mx:h2.cut.example ~all"
+inc.neutral TXT "v=spf1 ?include:deep.neutral.cut.example mx:h2.cut.example ~all"
 deep.neutral TXT "v=spf1 ip4:0.0.0.0/0 -all"
 ; A redirect target that matches: any qualifier ends the check.
 redir      TXT "v=spf1 redirect=target.redir.cut.example"
@@ -41,6 +45,7 @@ target.redir TXT "v=spf1 ?ip4:192.0.2.0/24 include:x.cut.example a:h1.cut.exampl
 x          TXT "v=spf1 ip4:198.51.100.0/24 ~all"
 r          TXT "v=spf1 -all"
 h1         A   198.51.100.1
+h1         AAAA 2001:db8:1::1
 h2         MX  10 h1
 h3         A   127.0.0.2
 h4         A   198.51.100.4
@@ -48,11 +53,13 @@ h4         A   198.51.100.4
 	for _, tc := range []struct {
 		domain, client string
 		result         spf.Result
+		sequential     bool     // exactly the sequential queries
+		never          []string // queries never sent
 	}{
-		{"fail.cut.example", "192.0.2.10", spf.Fail},
-		{"plus.cut.example", "2001:db8::1", spf.Pass},
-		{"neutral.cut.example", "192.0.2.10", spf.Fail},
-		{"redir.cut.example", "192.0.2.10", spf.Neutral},
+		{"fail.cut.example", "192.0.2.10", spf.Fail, true, nil},
+		{"plus.cut.example", "2001:db8::1", spf.Pass, false, []string{"AAAA h1.cut.example", "TXT x.cut.example"}},
+		{"neutral.cut.example", "192.0.2.10", spf.Fail, false, []string{"A h1.cut.example"}},
+		{"redir.cut.example", "192.0.2.10", spf.Neutral, true, nil},
 	} {
 		t.Run(tc.domain, func(t *testing.T) {
 			z, err := spftest.ParseZone(strings.NewReader(zone), "", "cut")
@@ -91,8 +98,13 @@ h4         A   198.51.100.4
 			slices.Sort(got)
 			got = slices.Compact(got)
 			slices.Sort(want)
-			if !slices.Equal(got, want) {
+			if tc.sequential && !slices.Equal(got, want) {
 				t.Errorf("queries with prefetching:\n%q\nsequential:\n%q", got, want)
+			}
+			for _, q := range tc.never {
+				if slices.Contains(got, q) {
+					t.Errorf("prefetching sent %s; queries %q", q, got)
+				}
 			}
 		})
 	}
