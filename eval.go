@@ -893,7 +893,7 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 					env, terms = e.env, e.frames[0].terms
 					env.domain = e.frames[0].domain
 				}
-				e.pf.arm(d, env, terms)
+				e.pf.arm(d, env, terms, name, typ)
 				resp, err = e.res.Lookup(e.waitCtx(), name, typ)
 				found = true
 				e.missed = e.pf.disarm()

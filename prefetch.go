@@ -70,18 +70,20 @@ type prefetcher struct {
 	maxMX, maxPTR        int
 	counted              bool // pacer.checkBegin was called; checkEnd is due
 
-	mu       sync.Mutex
-	sem      chan struct{} // made with the first query in flight
-	stopped  chan struct{} // closed by stop
-	closed   bool
-	root     *pnode
-	rootEnv  macroEnv // expands the macros of every record
-	armEnv   macroEnv // what fire begins with (see arm)
-	armTerms []Term
-	own      []ownAnswer       // evaluation's own answers before prefetching began; kept with the evaluation
-	nodes    map[string]*pnode // the records found, by domain
-	flights  map[zoneKey]*flight
-	ahead    int // queries of a, mx, ptr and exists terms sent before their number was known
+	mu        sync.Mutex
+	sem       chan struct{} // made with the first query in flight
+	stopped   chan struct{} // closed by stop
+	closed    bool
+	root      *pnode
+	rootEnv   macroEnv // expands the macros of every record
+	armEnv    macroEnv // what fire begins with (see arm)
+	armTerms  []Term
+	armKey    zoneKey           // the query evaluation waits for while armed
+	ownFlight *flight           // its flight, once prefetching began while it waited
+	own       []ownAnswer       // evaluation's own answers before prefetching began; kept with the evaluation
+	nodes     map[string]*pnode // the records found, by domain
+	flights   map[zoneKey]*flight
+	ahead     int // queries of a, mx, ptr and exists terms sent before their number was known
 }
 
 // A pnode is a record that prefetching has found, with the names its
@@ -187,13 +189,15 @@ func (p *prefetcher) delay() time.Duration {
 }
 
 // arm arms prefetching to begin, from the record terms of domain
-// env.domain (none if terms is nil), once d has passed; disarm must be
-// called before the check ends. One timer serves every query of the
+// env.domain (none if terms is nil), once d has passed, while evaluation
+// waits for the query (name, typ) itself; disarm must be called before
+// the check ends. One timer serves every query of the
 // check, and the checks that use the same evaluation after it: a check
 // whose queries answer within d allocates nothing here after the first.
-func (p *prefetcher) arm(d time.Duration, env macroEnv, terms []Term) {
+func (p *prefetcher) arm(d time.Duration, env macroEnv, terms []Term, name string, typ RRType) {
 	p.mu.Lock()
 	p.armEnv, p.armTerms = env, terms
+	p.armKey = zoneKey{name, typ}
 	p.mu.Unlock()
 	p.armed.Add(1)
 	if p.timer == nil {
@@ -226,19 +230,28 @@ type ownAnswer struct {
 // through the resolver, begun reporting whether prefetching had begun by
 // then. Before, it is kept (without a lock: no walk runs then) for the
 // walk that may begin later, which would otherwise send the query again;
-// after, it is handed to the walk at once. Without a resolver that keeps
-// answers in memory only (see MemoryResolver).
+// after, it is handed to the walk at once, completing the flight fire
+// made for it if prefetching began while evaluation waited. A resolver
+// that keeps answers in memory (see MemoryResolver) gives the walk the
+// answers instead.
 func (p *prefetcher) answered(name string, typ RRType, resp *Response, err error, begun bool) {
-	if p.peek != nil {
-		return
-	}
 	if !begun {
-		p.own = append(p.own, ownAnswer{name, typ, resp, err})
+		if p.peek == nil {
+			p.own = append(p.own, ownAnswer{name, typ, resp, err})
+		}
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if f := p.ownFlight; f != nil && p.armKey == (zoneKey{name, typ}) {
+		p.ownFlight = nil
+		f.resp, f.err, f.over = resp, err, true
+		close(f.done)
+		p.walk()
+		return
+	}
 	switch {
+	case p.peek != nil:
 	case p.root == nil:
 		p.own = append(p.own, ownAnswer{name, typ, resp, err}) // for begin
 	case p.settleLocked(name, typ, resp, err):
@@ -278,6 +291,15 @@ func (p *prefetcher) fire() {
 	defer p.armed.Done()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.armTerms != nil && p.root == nil && !p.closed && p.peek == nil {
+		// The walk must not send the query evaluation waits for:
+		// it is a flight of evaluation's, which answered completes.
+		p.initFlights()
+		if p.flights[p.armKey] == nil {
+			p.ownFlight = &flight{done: make(chan struct{})}
+			p.flights[p.armKey] = p.ownFlight
+		}
+	}
 	if p.armTerms != nil {
 		p.beginLocked(p.armEnv, p.armTerms)
 	}
