@@ -84,6 +84,8 @@ type prefetcher struct {
 	nodes     map[string]*pnode // the records found, by domain
 	flights   map[zoneKey]*flight
 	ahead     int // queries of a, mx, ptr and exists terms sent before their number was known
+	walks     int // walks so far
+	sends     int // queries the current walk sent
 }
 
 // A pnode is a record that prefetching has found, with the names its
@@ -106,10 +108,13 @@ const matchesNothing = "\x01"
 
 // A flight is one query in progress or done.
 type flight struct {
-	done chan struct{}
-	resp *Response
-	err  error
-	over bool // done is closed; resp and err are set (read under mu)
+	done  chan struct{}
+	resp  *Response
+	err   error
+	over  bool      // done is closed; resp and err are set (read under mu)
+	walk  int       // the walk that sent it (0: not sent by a walk)
+	order int       // its place among the queries that walk sent
+	start time.Time // when that walk sent it
 }
 
 func (p *prefetcher) init(ctx context.Context, grace time.Duration, e *evaluation) {
@@ -377,6 +382,8 @@ func (p *prefetcher) walk() {
 	if p.closed || p.root == nil {
 		return
 	}
+	p.walks++
+	p.sends = 0
 	st := walkState{exact: true}
 	p.walkNode(p.root, &st)
 }
@@ -570,7 +577,8 @@ func (p *prefetcher) startLocked(name string, typ RRType) {
 	if p.pacer != nil && !p.pacer.acquirePrefetch() {
 		return // the resolver has enough in flight; a later walk may send it
 	}
-	f := &flight{done: make(chan struct{})}
+	p.sends++
+	f := &flight{done: make(chan struct{}), walk: p.walks, order: p.sends, start: time.Now()}
 	p.flights[k] = f
 	go p.fly(f, name, typ)
 }
@@ -596,8 +604,42 @@ func (p *prefetcher) fly(f *flight, name string, typ RRType) {
 	p.mu.Lock()
 	f.resp, f.err, f.over = resp, err, true
 	close(f.done)
+	if g := p.sentBefore(f); g != nil {
+		// A query the same walk sent before this one, so earlier in
+		// evaluation order, is still out: its answer, due about now,
+		// may end the evaluation before this answer's record, whose
+		// queries would then be wasted. Walk when it lands (its own
+		// walk then covers this answer too), or after a short hold.
+		p.mu.Unlock()
+		hold := time.NewTimer(min(time.Since(f.start)/8, maxSiblingHold))
+		select {
+		case <-g.done:
+		case <-hold.C:
+		case <-p.stopped:
+		}
+		hold.Stop()
+		p.mu.Lock()
+	}
 	p.walk()
 	p.mu.Unlock()
+}
+
+// maxSiblingHold bounds how long an answer waits for the answers sent
+// before it in the same walk (see fly).
+const maxSiblingHold = 2 * time.Millisecond
+
+// sentBefore returns a flight still out that the walk that sent f sent
+// before f, if any. It runs with p.mu held.
+func (p *prefetcher) sentBefore(f *flight) *flight {
+	if f.walk == 0 || p.closed {
+		return nil
+	}
+	for _, g := range p.flights {
+		if g.walk == f.walk && g.order < f.order && !g.over {
+			return g
+		}
+	}
+	return nil
 }
 
 // sent reports whether a query was ever sent in the background.
