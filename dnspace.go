@@ -71,8 +71,10 @@ const minRTO = 20 * time.Millisecond
 const initialRTO = 250 * time.Millisecond
 
 // rto returns how long to wait for an answer before sending a UDP query
-// again (RFC 6298 section 2: SRTT + 4 RTTVAR, at least minRTO); before
-// any measure, initialRTO (at most half of timeout).
+// again (RFC 6298 section 2: SRTT + 4 RTTVAR, at least minRTO, and at
+// least twice SRTT: with steady round trips RTTVAR falls towards zero, and
+// an answer a little slower than the mean would be asked for again);
+// before any measure, initialRTO (at most half of timeout).
 func (p *pacer) rto(timeout time.Duration) time.Duration {
 	p.mu.Lock()
 	srtt, rttvar := p.srtt, p.rttvar
@@ -80,7 +82,7 @@ func (p *pacer) rto(timeout time.Duration) time.Duration {
 	if srtt == 0 {
 		return max(min(timeout/2, initialRTO), minRTO)
 	}
-	return max(srtt+4*rttvar, minRTO)
+	return max(srtt+max(4*rttvar, srtt), minRTO)
 }
 
 // sample records the round trip of one answered query: in the smoothed

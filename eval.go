@@ -94,6 +94,7 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 		defaultExp:    c.DefaultExplanation,
 		authenticated: true,
 		prefetch:      !c.NoPrefetch,
+		pf:            prefetcher{timer: e.pf.timer, own: e.pf.own[:0]}, // see prefetcher.arm and answered
 	}
 	if e.defaultExp == "" {
 		e.defaultExp = DefaultExplanation
@@ -882,6 +883,7 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 				// The resolver is busy: no prefetching for now.
 				resp, err = e.res.Lookup(e.waitCtx(), name, typ)
 				found = true
+				e.pf.answered(name, typ, resp, err, false)
 			case d > 0:
 				// Prefetching begins only if this query waits longer
 				// than a fast resolver takes (see prefetchPacer).
@@ -891,10 +893,11 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 					env, terms = e.env, e.frames[0].terms
 					env.domain = e.frames[0].domain
 				}
-				disarm := e.pf.beginAfter(d, env, terms)
+				e.pf.arm(d, env, terms, name, typ)
 				resp, err = e.res.Lookup(e.waitCtx(), name, typ)
 				found = true
-				e.missed = disarm()
+				e.missed = e.pf.disarm()
+				e.pf.answered(name, typ, resp, err, e.missed)
 			default:
 				e.missed = true
 				e.prefetchFrames()
@@ -952,8 +955,8 @@ func (e *evaluation) prefetchFrames() {
 // mustWait reports whether prefetching is on and the answer to a query is
 // not at hand, so that queries after it are worth starting at once.
 func (e *evaluation) mustWait(name string, typ RRType) bool {
-	if !e.prefetch {
-		return false
+	if !e.prefetch || !e.missed {
+		return false // prefetching has not begun: the queries go through its gate
 	}
 	if e.peek == nil {
 		return true

@@ -15,7 +15,7 @@ import (
 	"github.com/spf-go/spf/spftest"
 )
 
-// The latency scenarios of issue 6: zones in testdata/latency modelled on
+// The latency scenarios of issues 6 and 16: zones in testdata/latency modelled on
 // the include trees big senders publish, each with a client that matches
 // early, one that matches late and one that matches nothing.
 var latencyScenarios = []struct {
@@ -27,6 +27,9 @@ var latencyScenarios = []struct {
 	{"small.zone", "info@shop.example", [3]string{"198.51.100.25", "203.0.113.130", "198.51.100.9"}},
 	{"mx5.zone", "a@five.example", [3]string{"192.0.2.1", "192.0.2.5", "198.51.100.9"}},
 	{"kitchen.zone", "a@sink.example", [3]string{"198.51.100.1", "203.0.113.99", "198.51.100.77"}},
+	{"workspace.zone", "bob@acme.example", [3]string{"35.190.247.13", "198.2.130.7", "198.51.100.9"}},
+	{"m365.zone", "carol@contoso.example", [3]string{"40.107.22.5", "2001:db8:c0::25", "198.51.100.9"}},
+	{"bulk.zone", "offers@news.bulk.example", [3]string{"54.240.8.1", "156.70.3.4", "198.51.100.9"}},
 }
 
 var clientNames = [3]string{"early", "late", "none"}

@@ -33,20 +33,23 @@ type inMemory interface{ InMemory() bool }
 // in evaluation order, as a sequential evaluation that matches nothing
 // would, numbering the DNS-querying terms as evaluation counts them:
 //
-//   - the queries of a, mx, ptr and exists terms (and the address
-//     queries of MX hosts and PTR names) are sent only for a term whose
-//     number is known exactly (every include before it has been
-//     resolved) and at most MaxLookups, and only while the void lookups
-//     known before it, plus the answers still awaited before it that
-//     could be void, stay within MaxVoidLookups; so these are queries a
+//   - the TXT query of an include or redirect target, which finds the
+//     next record, and the query of an a, mx, ptr or exists term, are
+//     sent once the least number its term can have (counting the terms of
+//     the records not found yet as none) is at most MaxLookups, and for
+//     the latter only while the void lookups known before it, plus the
+//     answers still awaited before it that could be void, stay within
+//     MaxVoidLookups; so that the queries of a record and those of the
+//     records it includes go out together. When the records before a
+//     term turn out to hold more terms than that, at most MaxLookups-1
+//     such queries were sent beyond what a sequential evaluation would
+//     send; and a check sends at most MaxLookups-1 queries of a, mx,
+//     ptr and exists terms whose number is not known exactly;
+//   - the address queries of MX hosts and PTR names are sent only for a
+//     term whose number is known exactly (every include before it has
+//     been resolved), within the same limits: these are queries a
 //     sequential evaluation of the same records sends unless an earlier
 //     term matches;
-//   - the TXT query of an include or redirect target, which finds the
-//     next record, is sent once the least number its term can have is at
-//     most MaxLookups, so that records are found in parallel: when the
-//     records before it turn out to hold more terms than that, at most
-//     MaxLookups-1 such record queries were sent beyond what a sequential
-//     evaluation would send;
 //   - nothing is prefetched past a term that ends evaluation whatever the
 //     client (all, a temporary error, an include of a name with no
 //     record, too many MX names, the void or lookup limit).
@@ -59,21 +62,30 @@ type prefetcher struct {
 	res                  Resolver
 	peek                 MemoryResolver // res, if it is one
 	pacer                prefetchPacer  // res, or the resolver behind a Cache, if it is one
-	armed                sync.WaitGroup // a timer of beginAfter that may be running
+	armed                sync.WaitGroup // a fire of timer that may be running
+	timer                *time.Timer    // made by the first arm; kept with the evaluation
 	addrType             RRType         // what a and mx look up for the client
 	ip                   netip.Addr
 	maxLookups, maxVoids int
 	maxMX, maxPTR        int
 	counted              bool // pacer.checkBegin was called; checkEnd is due
 
-	mu      sync.Mutex
-	sem     chan struct{} // made with the first query in flight
-	stopped chan struct{} // closed by stop
-	closed  bool
-	root    *pnode
-	rootEnv macroEnv          // expands the macros of every record
-	nodes   map[string]*pnode // the records found, by domain
-	flights map[zoneKey]*flight
+	mu        sync.Mutex
+	sem       chan struct{} // made with the first query in flight
+	stopped   chan struct{} // closed by stop
+	closed    bool
+	root      *pnode
+	rootEnv   macroEnv // expands the macros of every record
+	armEnv    macroEnv // what fire begins with (see arm)
+	armTerms  []Term
+	armKey    zoneKey           // the query evaluation waits for while armed
+	ownFlight *flight           // its flight, once prefetching began while it waited
+	own       []ownAnswer       // evaluation's own answers before prefetching began; kept with the evaluation
+	nodes     map[string]*pnode // the records found, by domain
+	flights   map[zoneKey]*flight
+	ahead     int // queries of a, mx, ptr and exists terms sent before their number was known
+	walks     int // walks so far
+	sends     int // queries the current walk sent
 }
 
 // A pnode is a record that prefetching has found, with the names its
@@ -82,7 +94,7 @@ type prefetcher struct {
 type pnode struct {
 	terms   []Term
 	targets []string
-	steps   []int // the DNS-querying terms in evaluation order; -1 is all, -2-i an ip4 or ip6 term i that matches the client
+	steps   []int // the DNS-querying terms in evaluation order; -1-i is a term i that matches whatever the client (all, or an ip4 or ip6 term that matches it), which ends the steps
 }
 
 // noTarget is the target of a term whose name prefetching does not
@@ -96,10 +108,13 @@ const matchesNothing = "\x01"
 
 // A flight is one query in progress or done.
 type flight struct {
-	done chan struct{}
-	resp *Response
-	err  error
-	over bool // done is closed; resp and err are set (read under mu)
+	done  chan struct{}
+	resp  *Response
+	err   error
+	over  bool      // done is closed; resp and err are set (read under mu)
+	walk  int       // the walk that sent it (0: not sent by a walk)
+	order int       // its place among the queries that walk sent
+	start time.Time // when that walk sent it
 }
 
 func (p *prefetcher) init(ctx context.Context, grace time.Duration, e *evaluation) {
@@ -142,6 +157,8 @@ func (p *prefetcher) stop() {
 		close(p.stopped)
 	}
 	p.closed = true
+	clear(p.own) // the evaluation may wait in a pool
+	p.own = p.own[:0]
 }
 
 // begin starts prefetching for the check's first record, with env
@@ -150,8 +167,16 @@ func (p *prefetcher) stop() {
 func (p *prefetcher) begin(env macroEnv, terms []Term) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.beginLocked(env, terms)
+}
+
+// beginLocked is begin with p.mu held.
+func (p *prefetcher) beginLocked(env macroEnv, terms []Term) {
 	if p.root != nil || p.closed {
 		return
+	}
+	for _, a := range p.own {
+		p.settleLocked(a.name, a.typ, a.resp, a.err)
 	}
 	p.rootEnv = env
 	p.root = p.newNode(env, terms)
@@ -168,25 +193,120 @@ func (p *prefetcher) delay() time.Duration {
 	return p.pacer.prefetchDelay()
 }
 
-// beginAfter arms prefetching to begin, from the record terms of domain
-// env.domain (none if terms is nil), once d has passed. The function it
-// returns disarms it and reports whether it had begun; it must be called
-// before the check ends.
-func (p *prefetcher) beginAfter(d time.Duration, env macroEnv, terms []Term) (disarm func() bool) {
+// arm arms prefetching to begin, from the record terms of domain
+// env.domain (none if terms is nil), once d has passed, while evaluation
+// waits for the query (name, typ) itself; disarm must be called before
+// the check ends. One timer serves every query of the
+// check, and the checks that use the same evaluation after it: a check
+// whose queries answer within d allocates nothing here after the first.
+func (p *prefetcher) arm(d time.Duration, env macroEnv, terms []Term, name string, typ RRType) {
+	p.mu.Lock()
+	p.armEnv, p.armTerms = env, terms
+	p.armKey = zoneKey{name, typ}
+	p.mu.Unlock()
 	p.armed.Add(1)
-	t := time.AfterFunc(d, func() {
-		defer p.armed.Done()
-		if terms != nil {
-			p.begin(env, terms)
+	if p.timer == nil {
+		p.timer = time.AfterFunc(d, p.fire)
+	} else {
+		p.timer.Reset(d)
+	}
+}
+
+// disarm stops what arm set up and reports whether prefetching had
+// begun: the timer fired, and its begin is over.
+func (p *prefetcher) disarm() bool {
+	if p.timer.Stop() {
+		p.armed.Done()
+		return false
+	}
+	p.armed.Wait()
+	return true
+}
+
+// An ownAnswer is the answer to a query evaluation sent itself.
+type ownAnswer struct {
+	name string
+	typ  RRType
+	resp *Response
+	err  error
+}
+
+// answered takes the answer to a query that evaluation sent itself
+// through the resolver, begun reporting whether prefetching had begun by
+// then. Before, it is kept (without a lock: no walk runs then) for the
+// walk that may begin later, which would otherwise send the query again;
+// after, it is handed to the walk at once, completing the flight fire
+// made for it if prefetching began while evaluation waited. A resolver
+// that keeps answers in memory (see MemoryResolver) gives the walk the
+// answers instead.
+func (p *prefetcher) answered(name string, typ RRType, resp *Response, err error, begun bool) {
+	if !begun {
+		if p.peek == nil {
+			p.own = append(p.own, ownAnswer{name, typ, resp, err})
 		}
-	})
-	return func() bool {
-		if t.Stop() {
-			p.armed.Done()
-			return false
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f := p.ownFlight; f != nil && p.armKey == (zoneKey{name, typ}) {
+		p.ownFlight = nil
+		f.resp, f.err, f.over = resp, err, true
+		close(f.done)
+		p.walk()
+		return
+	}
+	switch {
+	case p.peek != nil:
+	case p.root == nil:
+		p.own = append(p.own, ownAnswer{name, typ, resp, err}) // for begin
+	case p.settleLocked(name, typ, resp, err):
+		p.walk()
+	}
+}
+
+// settleLocked makes the answer to a query sent outside prefetching a
+// flight that is over, unless a flight of it is known; it reports whether
+// it did. It runs with p.mu held.
+func (p *prefetcher) settleLocked(name string, typ RRType, resp *Response, err error) bool {
+	if p.closed {
+		return false
+	}
+	p.initFlights()
+	k := zoneKey{name, typ}
+	if _, ok := p.flights[k]; ok {
+		return false
+	}
+	f := &flight{done: make(chan struct{}), resp: resp, err: err, over: true}
+	close(f.done)
+	p.flights[k] = f
+	return true
+}
+
+// initFlights makes p.flights and what goes with it, once.
+func (p *prefetcher) initFlights() {
+	if p.flights == nil {
+		p.flights = make(map[zoneKey]*flight)
+		p.sem = make(chan struct{}, prefetchInFlight)
+		p.stopped = make(chan struct{})
+	}
+}
+
+// fire begins prefetching as arm set up; the timer calls it.
+func (p *prefetcher) fire() {
+	defer p.armed.Done()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.armTerms != nil && p.root == nil && !p.closed && p.peek == nil {
+		// The walk must not send the query evaluation waits for:
+		// it is a flight of evaluation's, which answered completes.
+		p.initFlights()
+		if p.flights[p.armKey] == nil {
+			p.ownFlight = &flight{done: make(chan struct{})}
+			p.flights[p.armKey] = p.ownFlight
 		}
-		p.armed.Wait()
-		return true
+	}
+	if p.armTerms != nil {
+		p.beginLocked(p.armEnv, p.armTerms)
 	}
 }
 
@@ -227,8 +347,9 @@ func (p *prefetcher) newNode(env macroEnv, terms []Term) *pnode {
 	redirect := -1
 	for i := range terms {
 		switch k := terms[i].Kind; {
-		case k == KindAll:
-			n.steps = append(n.steps, -1)
+		case k == KindAll || (k == KindIP4 || k == KindIP6) && terms[i].Network.Contains(p.ip):
+			// Nothing after it is evaluated, redirect included.
+			n.steps = append(n.steps, -1-i)
 			return n
 		case k == KindRedirect:
 			if redirect < 0 {
@@ -236,8 +357,6 @@ func (p *prefetcher) newNode(env macroEnv, terms []Term) *pnode {
 			}
 		case k.IsMechanism() && k.QueriesDNS():
 			n.steps = append(n.steps, i)
-		case (k == KindIP4 || k == KindIP6) && terms[i].Network.Contains(p.ip):
-			n.steps = append(n.steps, -2-i)
 		}
 	}
 	if redirect >= 0 {
@@ -253,8 +372,6 @@ type walkState struct {
 	voids   int  // void lookups known so far
 	pending int  // lookups before that could still be void
 	stop    bool // a sequential evaluation ends here whatever the client
-	include bool // inside an included record
-	plus    bool // the includes inside the outermost one all have "+"
 }
 
 // walk goes through the records from the root in the order a sequential
@@ -265,47 +382,48 @@ func (p *prefetcher) walk() {
 	if p.closed || p.root == nil {
 		return
 	}
+	p.walks++
+	p.sends = 0
 	st := walkState{exact: true}
 	p.walkNode(p.root, &st)
 }
 
-func (p *prefetcher) walkNode(n *pnode, st *walkState) {
+// walkNode walks the record n. ended reports that the evaluation of n
+// ends within what was walked, with q the qualifier of the term that
+// ends it, for a client that no term before matches: a term that matches
+// whatever the client (all, an ip4 or ip6 term that matches it), an
+// include whose record ends with pass (section 5.2), or a redirect whose
+// record ends (section 6.1). Nothing after that term in n is needed:
+// either evaluation gets there and it ends n, or an earlier term matches
+// and ends n sooner. In the records around n, the include that led to n
+// matches only if q is pass; at the top, n's end is the check's.
+func (p *prefetcher) walkNode(n *pnode, st *walkState) (ended bool, q Qualifier) {
 	for _, i := range n.steps {
-		if i == -1 {
-			return // all: this record's result; an include's parent goes on
+		if i < 0 {
+			return true, n.terms[-1-i].Qualifier
 		}
-		if i < -1 {
-			// An ip4 or ip6 term that matches the client: if it makes
-			// the check's result, evaluation ends here or before, and
-			// nothing after it is needed. Inside an include it does if
-			// it makes the include match: "+", and "+" on the includes
-			// between (section 5.2).
-			if t := &n.terms[-2-i]; !st.include || st.plus && t.Qualifier == QualifierPass {
-				st.stop = true
-				return
-			}
-			continue
-		}
-		if p.walkTerm(n, i, st); st.stop {
-			return
+		if ended, q := p.walkTerm(n, i, st); ended || st.stop {
+			return ended, q
 		}
 	}
+	return false, 0
 }
 
-// walkTerm walks the DNS-querying term n.terms[i].
-func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) {
+// walkTerm walks the DNS-querying term n.terms[i]; ended and q are as
+// for walkNode.
+func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) (ended bool, q Qualifier) {
 	t := &n.terms[i]
 	st.pos++
 	if st.pos > p.maxLookups {
 		st.stop = true
-		return
+		return false, 0
 	}
 	target := n.targets[i]
 	if target == matchesNothing {
 		if t.Kind == KindRedirect {
 			st.stop = true // the record ends with neutral
 		}
-		return
+		return false, 0
 	}
 	if target == noTarget {
 		// Unknown ahead: it may be void, and an include's record is
@@ -314,26 +432,26 @@ func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) {
 		if t.Kind == KindInclude || t.Kind == KindRedirect {
 			st.exact = false
 		}
-		return
+		return false, 0
 	}
 	if t.Kind == KindInclude || t.Kind == KindRedirect {
 		if target == "" {
 			st.stop = true // a permerror
-			return
+			return false, 0
 		}
 		resp, ok, err := p.lookup(target, TypeTXT, st.voids <= p.maxVoids)
 		if !ok {
 			st.exact = false
-			return
+			return false, 0
 		}
 		if err != nil {
 			st.stop = true
-			return
+			return false, 0
 		}
 		rec := resp.spfRecord()
 		if rec.found != 1 || rec.err != nil {
 			st.stop = true // none (a permerror here) or a permerror
-			return
+			return false, 0
 		}
 		child := p.nodes[target]
 		if child == nil {
@@ -345,23 +463,28 @@ func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) {
 			child = p.newNode(env, rec.terms)
 			p.nodes[target] = child
 		}
-		include, plus := st.include, st.plus
-		if t.Kind == KindInclude {
-			st.plus = !st.include || st.plus && t.Qualifier == QualifierPass
-			st.include = true
+		ended, q := p.walkNode(child, st)
+		switch {
+		case !ended || st.stop:
+			return false, 0
+		case t.Kind == KindRedirect:
+			return true, q // the child's result is n's
+		case q == QualifierPass:
+			return true, t.Qualifier // the include matches
 		}
-		p.walkNode(child, st)
-		if !st.stop {
-			st.include, st.plus = include, plus
-		}
-		return
+		return false, 0 // the include does not match: n goes on
 	}
 	if target == "" {
-		return // not a name: no query, no match, no void lookup (see match)
+		return false, 0 // not a name: no query, no match, no void lookup (see match)
 	}
-	// Section 4.6.4: this term's lookup may be void. It is sent only if
-	// a sequential evaluation surely reaches it.
-	safe := st.exact && st.voids+st.pending <= p.maxVoids
+	// Section 4.6.4: this term's lookup may be void. It is sent while
+	// the void lookups known before it allow; the address queries that
+	// follow it, only if a sequential evaluation surely reaches it.
+	send := st.voids+st.pending <= p.maxVoids
+	safe := st.exact && send
+	if !st.exact && p.ahead >= p.maxLookups-1 {
+		send = false // the budget of queries ahead of a known number is spent
+	}
 	var name string
 	var typ RRType
 	switch t.Kind {
@@ -374,7 +497,12 @@ func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) {
 	case KindPTR:
 		name, typ = ReverseName(p.ip), TypePTR
 	}
-	resp, ok, err := p.lookup(name, typ, safe)
+	k := zoneKey{name, typ}
+	before := p.flights[k]
+	resp, ok, err := p.lookup(name, typ, send)
+	if !st.exact && before == nil && p.flights[k] != nil {
+		p.ahead++
+	}
 	switch {
 	case !ok:
 		st.pending++
@@ -387,7 +515,7 @@ func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) {
 	case t.Kind == KindMX:
 		if len(resp.Names) > p.maxMX {
 			st.stop = true // a permerror
-			return
+			return false, 0
 		}
 		if safe {
 			p.hostsLocked(resp.Names, "")
@@ -401,6 +529,7 @@ func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) {
 			p.hostsLocked(names, target)
 		}
 	}
+	return false, 0
 }
 
 // countVoid counts a void lookup in the walk and stops it past the limit.
@@ -440,11 +569,7 @@ func (p *prefetcher) startLocked(name string, typ RRType) {
 	if p.closed {
 		return
 	}
-	if p.flights == nil {
-		p.flights = make(map[zoneKey]*flight)
-		p.sem = make(chan struct{}, prefetchInFlight)
-		p.stopped = make(chan struct{})
-	}
+	p.initFlights()
 	k := zoneKey{name, typ}
 	if _, ok := p.flights[k]; ok {
 		return
@@ -452,7 +577,8 @@ func (p *prefetcher) startLocked(name string, typ RRType) {
 	if p.pacer != nil && !p.pacer.acquirePrefetch() {
 		return // the resolver has enough in flight; a later walk may send it
 	}
-	f := &flight{done: make(chan struct{})}
+	p.sends++
+	f := &flight{done: make(chan struct{}), walk: p.walks, order: p.sends, start: time.Now()}
 	p.flights[k] = f
 	go p.fly(f, name, typ)
 }
@@ -478,8 +604,42 @@ func (p *prefetcher) fly(f *flight, name string, typ RRType) {
 	p.mu.Lock()
 	f.resp, f.err, f.over = resp, err, true
 	close(f.done)
+	if g := p.sentBefore(f); g != nil {
+		// A query the same walk sent before this one, so earlier in
+		// evaluation order, is still out: its answer, due about now,
+		// may end the evaluation before this answer's record, whose
+		// queries would then be wasted. Walk when it lands (its own
+		// walk then covers this answer too), or after a short hold.
+		p.mu.Unlock()
+		hold := time.NewTimer(min(time.Since(f.start)/8, maxSiblingHold))
+		select {
+		case <-g.done:
+		case <-hold.C:
+		case <-p.stopped:
+		}
+		hold.Stop()
+		p.mu.Lock()
+	}
 	p.walk()
 	p.mu.Unlock()
+}
+
+// maxSiblingHold bounds how long an answer waits for the answers sent
+// before it in the same walk (see fly).
+const maxSiblingHold = 2 * time.Millisecond
+
+// sentBefore returns a flight still out that the walk that sent f sent
+// before f, if any. It runs with p.mu held.
+func (p *prefetcher) sentBefore(f *flight) *flight {
+	if f.walk == 0 || p.closed {
+		return nil
+	}
+	for _, g := range p.flights {
+		if g.walk == f.walk && g.order < f.order && !g.over {
+			return g
+		}
+	}
+	return nil
 }
 
 // sent reports whether a query was ever sent in the background.
