@@ -21,13 +21,16 @@ type evaluation struct {
 	// The time limit (RFC 7208 section 4.6.4), none if limit is zero. The
 	// deadline is set from the clock at the first query that may wait, or
 	// by the 32nd call of expired, whichever comes first; only then does ctx
-	// get it (and cancel is set). A check answered from memory in a few
-	// steps thus reads no clock and makes no timer.
+	// get it (through lim, and limited is set). A check answered from
+	// memory in a few steps thus reads no clock, and one whose resolver
+	// answers without waiting on ctx.Done makes no timer (see limitCtx).
 	limit    time.Duration
 	deadline time.Time
-	cancel   context.CancelFunc
-	ticks    uint8 // calls of expired, which looks every 32nd
-	memory   bool  // res answers every query from memory at once
+	limited  bool     // ctx is &lim
+	limUsed  bool     // lim made a real context: e is not reused
+	lim      limitCtx // the time limit's context
+	ticks    uint8    // calls of expired, which looks every 32nd
+	memory   bool     // res answers every query from memory at once
 	res      Resolver
 	trace    func(Event)
 	env      macroEnv
@@ -43,6 +46,10 @@ type evaluation struct {
 	guess []Term
 
 	buf []byte // macro expansion
+	// terms holds the terms of the records parsed for this check only
+	// (see Response.spfRecordScratch), one after the other; read-only
+	// once parsed.
+	terms []Term
 
 	ptrDone  bool     // ptrNames holds the validated names of the client
 	ptrLate  bool     // the time limit ran out while finding them
@@ -83,6 +90,7 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 	e := evaluations.Get().(*evaluation)
 	*e = evaluation{
 		buf:           e.buf[:0],
+		terms:         e.terms[:0],
 		frames:        e.frames[:0],
 		ptrNames:      e.ptrNames[:0],
 		res:           c.resolver(),
@@ -124,14 +132,23 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 	return e
 }
 
+// maxScratchTerms is the most terms the scratch of a pooled evaluation
+// keeps room for (72 KB): more than the records of any real check.
+const maxScratchTerms = 1024
+
 // release returns e to the pool. The outcome of its check holds nothing
 // of e's buffers. An evaluation whose prefetcher sent queries is left to
 // the garbage collector instead: those queries may outlive the check.
 func (e *evaluation) release() {
-	if cap(e.buf) > 4096 || e.pf.sent() {
+	if cap(e.buf) > 4096 || e.pf.sent() || e.limUsed {
 		return
 	}
-	e.ctx, e.res, e.trace, e.env, e.peek, e.cancel = nil, nil, nil, macroEnv{}, nil, nil
+	e.ctx, e.res, e.trace, e.env, e.peek = nil, nil, nil, macroEnv{}, nil
+	e.lim.parent = nil
+	clear(e.terms) // the record text it points to
+	if cap(e.terms) > maxScratchTerms {
+		e.terms = nil
+	}
 	clear(e.ptrNames)
 	clear(e.frames[:cap(e.frames)])
 	evaluations.Put(e)
@@ -190,7 +207,7 @@ func (e *evaluation) expired(domain string) *hostResult {
 		return nil
 	}
 	err := e.ctx.Err()
-	if err == nil && e.cancel == nil && e.limit > 0 {
+	if err == nil && !e.limited && e.limit > 0 {
 		// No query has waited yet, so ctx does not hold the deadline.
 		if now := time.Now(); e.deadline.IsZero() {
 			e.deadline = now.Add(e.limit)
@@ -246,11 +263,11 @@ func (e *evaluation) startClock(c *Checker, deadline *time.Time) bool {
 	return true
 }
 
-// stopClock releases the timer of e's time limit and hands its deadline
-// on to the next evaluation of the check.
+// stopClock ends the context of e's time limit, releasing its timer if it
+// has one, and hands its deadline on to the next evaluation of the check.
 func (e *evaluation) stopClock(deadline *time.Time) {
-	if e.cancel != nil {
-		e.cancel()
+	if e.limited {
+		e.limUsed = e.lim.stop()
 	}
 	if deadline != nil {
 		*deadline = e.deadline
@@ -342,11 +359,11 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 	if depth == 0 && e.guess != nil {
 		terms = e.guess
 	} else {
-		rec, r, ok := e.selectRecord(domain, depth)
-		if !ok {
+		var r hostResult
+		var ok bool
+		if terms, r, ok = e.selectRecord(domain, depth); !ok {
 			return r
 		}
-		terms = rec.terms
 	}
 	if e.prefetch {
 		e.frames = append(e.frames, frame{domain: domain, terms: terms})
@@ -373,7 +390,7 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 // selectRecord finds the SPF record of domain (RFC 7208 sections 4.4 to
 // 4.6), parsed; where there is none or it cannot be evaluated, ok is
 // false and r is the result of check_host().
-func (e *evaluation) selectRecord(domain string, depth int) (rec *txtRecord, r hostResult, ok bool) {
+func (e *evaluation) selectRecord(domain string, depth int) (terms []Term, r hostResult, ok bool) {
 	// Section 4.4: the TXT lookup of the domain's records. It does not
 	// count against the limit of DNS-querying terms; a temporary failure
 	// is a temperror, no such name or no data is none.
@@ -386,21 +403,21 @@ func (e *evaluation) selectRecord(domain string, depth int) (rec *txtRecord, r h
 	}
 	// Section 4.5: keep the records that start with "v=spf1"; more than
 	// one is a permerror.
-	rec = resp.spfRecord()
+	found, text, terms, err := resp.spfRecordScratch(&e.terms)
 	switch {
-	case rec.found == 0:
+	case found == 0:
 		return nil, hostResult{result: None}, false
-	case rec.found > 1:
-		return nil, e.permError(fmt.Errorf("%w: %d records at %s", ErrMultipleRecords, rec.found, domain)), false
+	case found > 1:
+		return nil, e.permError(fmt.Errorf("%w: %d records at %s", ErrMultipleRecords, found, domain)), false
 	}
-	e.emit(Event{Kind: EventRecord, Depth: depth, Domain: domain, Record: rec.text})
+	e.emit(Event{Kind: EventRecord, Depth: depth, Domain: domain, Record: text})
 
 	// Section 4.6: a syntax error anywhere in the record is a permerror
 	// before any term is evaluated.
-	if rec.err != nil {
-		return nil, e.permError(fmt.Errorf("%w (record of %s)", rec.err, domain)), false
+	if err != nil {
+		return nil, e.permError(fmt.Errorf("%w (record of %s)", err, domain)), false
 	}
-	return rec, hostResult{}, true
+	return terms, hostResult{}, true
 }
 
 // evalMechanisms evaluates the mechanisms of domain's record (RFC 7208
@@ -929,11 +946,12 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 // waitCtx returns the context for a query that may wait on DNS: the
 // caller's, bounded by the time limit from the first such query on.
 func (e *evaluation) waitCtx() context.Context {
-	if e.cancel == nil && !e.memory && e.limit > 0 {
+	if !e.limited && !e.memory && e.limit > 0 {
 		if e.deadline.IsZero() {
 			e.deadline = time.Now().Add(e.limit)
 		}
-		e.ctx, e.cancel = context.WithDeadline(e.ctx, e.deadline)
+		e.lim.init(e.ctx, e.deadline)
+		e.ctx, e.limited = &e.lim, true
 	}
 	return e.ctx
 }

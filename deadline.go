@@ -1,0 +1,119 @@
+package spf
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A limitCtx is the context a check's queries get once the time limit
+// has a deadline (see evaluation.waitCtx): its parent bounded by the
+// deadline, as context.WithDeadline gives, made lazily. It lives in the
+// pooled evaluation, and the timer and channel of a real
+// context.WithDeadline are made only when a resolver asks for Done, to
+// wait: a resolver that answers at once (from memory, without looking
+// at Done) thus costs no allocation and no timer. It is safe for
+// concurrent use (prefetch goroutines share it), and the parent's
+// cancellation and values go through.
+//
+// An evaluation whose limitCtx was asked for Done is not reused (see
+// evaluation.release): whoever waits on it may keep it past the check.
+type limitCtx struct {
+	parent   context.Context
+	deadline time.Time
+
+	stopped atomic.Bool                  // the check is over: Canceled
+	real    atomic.Pointer[realLimitCtx] // made by Done
+	mu      sync.Mutex                   // to make real once
+}
+
+// A realLimitCtx is the context.WithDeadline a limitCtx stands for.
+type realLimitCtx struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// init sets l up for one check: parent bounded by deadline.
+func (l *limitCtx) init(parent context.Context, deadline time.Time) {
+	l.parent, l.deadline = parent, deadline
+	l.stopped.Store(false)
+	l.real.Store(nil)
+}
+
+// stop ends l with the check, as the cancel of context.WithDeadline does;
+// it reports whether l made a real context (then it may be in use
+// elsewhere, and l must not be reused).
+func (l *limitCtx) stop() (used bool) {
+	l.stopped.Store(true)
+	l.mu.Lock()
+	r := l.real.Load()
+	l.mu.Unlock()
+	if r == nil {
+		return false
+	}
+	r.cancel()
+	return true
+}
+
+// Deadline returns the earlier of the parent's deadline and l's.
+func (l *limitCtx) Deadline() (time.Time, bool) {
+	if d, ok := l.parent.Deadline(); ok && d.Before(l.deadline) {
+		return d, true
+	}
+	return l.deadline, true
+}
+
+// Done makes the real context, if it is not made yet, and returns its
+// channel.
+func (l *limitCtx) Done() <-chan struct{} {
+	if r := l.real.Load(); r != nil {
+		return r.ctx.Done()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.real.Load()
+	if r == nil {
+		r = new(realLimitCtx)
+		r.ctx, r.cancel = context.WithDeadline(l.parent, l.deadline)
+		if l.stopped.Load() {
+			r.cancel()
+		}
+		l.real.Store(r)
+	}
+	return r.ctx.Done()
+}
+
+// Err returns the parent's error, context.DeadlineExceeded once the
+// deadline has passed, context.Canceled once the check is over, or nil.
+// Once Done has been asked for, it is the real context's, so that it is
+// non-nil exactly when Done is closed.
+func (l *limitCtx) Err() error {
+	if r := l.real.Load(); r != nil {
+		return r.ctx.Err()
+	}
+	if err := l.parent.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(l.deadline) {
+		return context.DeadlineExceeded
+	}
+	if l.stopped.Load() {
+		return context.Canceled
+	}
+	return nil
+}
+
+// Value returns the parent's value for key (the real context's, once
+// made, which answers for the context package's own keys too).
+func (l *limitCtx) Value(key any) any {
+	if r := l.real.Load(); r != nil {
+		return r.ctx.Value(key)
+	}
+	return l.parent.Value(key)
+}
+
+// String describes l, as the contexts of the context package do.
+func (l *limitCtx) String() string {
+	return "spf.limitCtx(" + l.deadline.String() + ")"
+}
