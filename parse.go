@@ -286,11 +286,10 @@ func parseTerms(text string, buf []Term) ([]Term, error) {
 			i++
 			continue
 		}
-		j := strings.IndexByte(text[i:], ' ')
-		if j < 0 {
-			j = len(text)
-		} else {
-			j += i
+		// Terms are short: a loop beats IndexByte's setup.
+		j := i + 1
+		for j < len(text) && text[j] != ' ' {
+			j++
 		}
 		buf = append(buf, Term{})
 		t := &buf[len(buf)-1]
@@ -316,14 +315,65 @@ func parseTerms(text string, buf []Term) ([]Term, error) {
 }
 
 // parseTerm parses one term into t; a non-empty msg says why it is invalid.
+// It reads the name once: a modifier is name "=" macro-string, name =
+// ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) (RFC 7208 section 12); a
+// directive is [ qualifier ] mechanism, a mechanism name being letters
+// and digits up to its argument.
 func parseTerm(t *Term, s string) (msg string) {
 	t.Text = s
-	// A modifier is name "=" macro-string, name = ALPHA *( ALPHA / DIGIT /
-	// "-" / "_" / "." ) (RFC 7208 section 12).
-	if n := modifierNameLen(s); n > 0 && n < len(s) && s[n] == '=' {
-		return parseModifier(t, s[:n], s[n+1:])
+	p := 0
+	if len(s) > 0 {
+		switch q := Qualifier(s[0]); q {
+		case QualifierPass, QualifierFail, QualifierSoftFail, QualifierNeutral:
+			t.Qualifier, p = q, 1
+		}
 	}
-	return parseDirective(t, s)
+	// The name, in lower case, packed into key while it fits.
+	n := p
+	var key uint64
+	for n < len(s) && isAlnum(s[n]) {
+		key = key<<8 | uint64(lower(s[n]))
+		n++
+	}
+	if p == 0 && n > 0 && n < len(s) && isAlpha(s[0]) {
+		switch s[n] {
+		case '=', '-', '_', '.':
+			if m := modifierNameLen(s); m < len(s) && s[m] == '=' {
+				t.Qualifier = 0
+				return parseModifier(t, s[:m], s[m+1:])
+			}
+		}
+	}
+	if p == 0 {
+		t.Qualifier = QualifierPass
+	}
+	if n == p {
+		return "missing mechanism name"
+	}
+	if n-p > len("include") {
+		key = 0 // longer than any mechanism name
+	}
+	switch key {
+	case 'a'<<16 | 'l'<<8 | 'l':
+		t.Kind = KindAll
+	case 'i'<<48 | 'n'<<40 | 'c'<<32 | 'l'<<24 | 'u'<<16 | 'd'<<8 | 'e':
+		t.Kind = KindInclude
+	case 'a':
+		t.Kind = KindA
+	case 'm'<<8 | 'x':
+		t.Kind = KindMX
+	case 'p'<<16 | 't'<<8 | 'r':
+		t.Kind = KindPTR
+	case 'i'<<16 | 'p'<<8 | '4':
+		t.Kind = KindIP4
+	case 'i'<<16 | 'p'<<8 | '6':
+		t.Kind = KindIP6
+	case 'e'<<40 | 'x'<<32 | 'i'<<24 | 's'<<16 | 't'<<8 | 's':
+		t.Kind = KindExists
+	default:
+		return fmt.Sprintf("unknown mechanism %q", clip(s[p:n], maxQuotedTerm))
+	}
+	return parseMechanismArg(t, s[n:])
 }
 
 // parseModifier reads the modifier name=value into t (RFC 7208 section
@@ -344,44 +394,6 @@ func parseModifier(t *Term, name, value string) (msg string) {
 	}
 	t.Domain = value
 	return checkDomainSpec(value)
-}
-
-// mechanisms are the mechanism names of RFC 7208 section 5, matched
-// without regard to case.
-var mechanisms = [...]struct {
-	name string
-	kind Kind
-}{
-	{"all", KindAll}, {"include", KindInclude}, {"a", KindA}, {"mx", KindMX},
-	{"ptr", KindPTR}, {"ip4", KindIP4}, {"ip6", KindIP6}, {"exists", KindExists},
-}
-
-// parseDirective reads the directive s, [ qualifier ] mechanism, into t
-// (RFC 7208 sections 4.6.1 and 5).
-func parseDirective(t *Term, s string) (msg string) {
-	t.Qualifier = QualifierPass
-	if len(s) > 0 {
-		switch q := Qualifier(s[0]); q {
-		case QualifierPass, QualifierFail, QualifierSoftFail, QualifierNeutral:
-			t.Qualifier = q
-			s = s[1:]
-		}
-	}
-	n := 0
-	for n < len(s) && isAlnum(s[n]) {
-		n++
-	}
-	name, arg := s[:n], s[n:]
-	if name == "" {
-		return "missing mechanism name"
-	}
-	for _, m := range mechanisms {
-		if equalFold(name, m.name) {
-			t.Kind = m.kind
-			return parseMechanismArg(t, arg)
-		}
-	}
-	return fmt.Sprintf("unknown mechanism %q", clip(name, maxQuotedTerm))
 }
 
 // parseMechanismArg reads what follows the name of t's mechanism.
@@ -456,15 +468,58 @@ func parseNetworkArg(t *Term, arg string) (msg string) {
 		}
 		arg, bits = arg[:i], b
 	}
-	addr, err := netip.ParseAddr(arg)
-	if err != nil || addr.Zone() != "" || (t.Kind == KindIP4) != addr.Is4() {
-		return fmt.Sprintf("invalid %s address %s", t.Kind, quoteRunes(arg))
+	var addr netip.Addr
+	if t.Kind == KindIP4 {
+		var ok bool
+		if addr, ok = parseIPv4(arg); !ok {
+			return fmt.Sprintf("invalid %s address %s", t.Kind, quoteRunes(arg))
+		}
+	} else {
+		var err error
+		addr, err = netip.ParseAddr(arg)
+		if err != nil || addr.Zone() != "" || !addr.Is6() {
+			return fmt.Sprintf("invalid %s address %s", t.Kind, quoteRunes(arg))
+		}
 	}
 	if bits < 0 {
 		bits = addr.BitLen()
 	}
 	t.Network = netip.PrefixFrom(addr, bits)
 	return ""
+}
+
+// parseIPv4 parses a dotted-quad IPv4 address as netip.ParseAddr does
+// (four decimal fields of at most 255, without leading zeros), without
+// its generality.
+func parseIPv4(s string) (netip.Addr, bool) {
+	var a [4]byte
+	field, val, digits := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9':
+			if digits == 1 && val == 0 {
+				return netip.Addr{}, false // a leading zero
+			}
+			val = val*10 + int(c-'0')
+			if val > 255 {
+				return netip.Addr{}, false
+			}
+			digits++
+		case c == '.':
+			if digits == 0 || field == 3 {
+				return netip.Addr{}, false
+			}
+			a[field] = byte(val)
+			field, val, digits = field+1, 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if field != 3 || digits == 0 {
+		return netip.Addr{}, false
+	}
+	a[3] = byte(val)
+	return netip.AddrFrom4(a), true
 }
 
 func modifierNameLen(s string) int {
