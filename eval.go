@@ -16,7 +16,29 @@ import (
 // An evaluation is the state of one check: the inputs, the counters of
 // RFC 7208 section 4.6.4 shared by every record it visits, and buffers
 // reused from record to record. It is the only code that queries DNS.
+//
+// Evaluations are pooled, and newEvaluation resets only what a check
+// sets: evalState, and env, whole; lim is set up by waitCtx, pf by
+// pf.init (and zeroed by release after a check that used it), and the
+// buffers are kept.
 type evaluation struct {
+	evalState
+	env macroEnv
+	lim limitCtx // the time limit's context, once limited is set
+
+	buf []byte // macro expansion
+	// terms holds the terms of the records parsed for this check only
+	// (see Response.spfRecordScratch), one after the other; read-only
+	// once parsed.
+	terms    []Term
+	ptrNames []string // for %{p}
+	frames   []frame  // the records under evaluation, outermost first
+
+	pf prefetcher
+}
+
+// An evalState is the part of an evaluation reset for every check.
+type evalState struct {
 	ctx context.Context
 	// The time limit (RFC 7208 section 4.6.4), none if limit is zero. The
 	// deadline is set from the clock at the first query that may wait, or
@@ -26,14 +48,12 @@ type evaluation struct {
 	// answers without waiting on ctx.Done makes no timer (see limitCtx).
 	limit    time.Duration
 	deadline time.Time
-	limited  bool     // ctx is &lim
-	limUsed  bool     // lim made a real context: e is not reused
-	lim      limitCtx // the time limit's context
-	ticks    uint8    // calls of expired, which looks every 32nd
-	memory   bool     // res answers every query from memory at once
+	limited  bool  // ctx is &lim
+	limUsed  bool  // lim made a real context: e is not reused
+	ticks    uint8 // calls of expired, which looks every 32nd
+	memory   bool  // res answers every query from memory at once
 	res      Resolver
 	trace    func(Event)
-	env      macroEnv
 
 	maxLookups, maxVoids, maxMX, maxPTR int
 	lookups, voids                      int
@@ -45,21 +65,13 @@ type evaluation struct {
 	// for the domain's own record.
 	guess []Term
 
-	buf []byte // macro expansion
-	// terms holds the terms of the records parsed for this check only
-	// (see Response.spfRecordScratch), one after the other; read-only
-	// once parsed.
-	terms []Term
-
-	ptrDone  bool     // ptrNames holds the validated names of the client
-	ptrLate  bool     // the time limit ran out while finding them
-	ptrNames []string // for %{p}
+	ptrDone bool // ptrNames holds the validated names of the client
+	ptrLate bool // the time limit ran out while finding them
 
 	prefetch bool           // pf is in use (Checker.NoPrefetch is false)
+	pfUsed   bool           // pf.init was called
 	peek     MemoryResolver // res, if it can answer at once from memory
 	missed   bool           // a query had to wait: prefetching is on
-	frames   []frame        // the records under evaluation, outermost first
-	pf       prefetcher
 }
 
 // A frame is a record under evaluation, whose terms prefetching may look
@@ -88,11 +100,8 @@ var evaluations = sync.Pool{New: func() any { return new(evaluation) }}
 // release returns it.
 func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain string) *evaluation {
 	e := evaluations.Get().(*evaluation)
-	*e = evaluation{
-		buf:           e.buf[:0],
-		terms:         e.terms[:0],
-		frames:        e.frames[:0],
-		ptrNames:      e.ptrNames[:0],
+	e.buf, e.terms, e.frames, e.ptrNames = e.buf[:0], e.terms[:0], e.frames[:0], e.ptrNames[:0]
+	e.evalState = evalState{
 		res:           c.resolver(),
 		trace:         c.Trace,
 		maxLookups:    orDefault(c.MaxLookups, DefaultMaxLookups),
@@ -140,8 +149,11 @@ const maxScratchTerms = 1024
 // of e's buffers. An evaluation whose prefetcher sent queries is left to
 // the garbage collector instead: those queries may outlive the check.
 func (e *evaluation) release() {
-	if cap(e.buf) > 4096 || e.pf.sent() || e.limUsed {
+	if cap(e.buf) > 4096 || e.limUsed || e.pfUsed && e.pf.sent() {
 		return
+	}
+	if e.pfUsed {
+		e.pf = prefetcher{}
 	}
 	e.ctx, e.res, e.trace, e.env, e.peek = nil, nil, nil, macroEnv{}, nil
 	e.lim.parent = nil
@@ -288,11 +300,13 @@ func orDefault(v, def int) int {
 	return v
 }
 
-// run evaluates check_host() for domain and fills in the outcome.
+// run evaluates check_host() for domain and fills in the outcome *out
+// (which the caller owns: an Outcome is large, and not copied from call
+// to call), returning its Problem.
 // deadline, if not nil, is the deadline shared by the evaluations of one
 // check (see startClock).
-func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Identity, domain string, deadline *time.Time) (Outcome, error) {
-	out := Outcome{
+func (e *evaluation) run(ctx context.Context, c *Checker, out *Outcome, sender string, id Identity, domain string, deadline *time.Time) error {
+	*out = Outcome{
 		Identity: id,
 		ClientIP: e.env.ip,
 		HELO:     e.env.helo,
@@ -305,11 +319,12 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 	if !e.env.ip.IsValid() {
 		out.Result = PermError
 		out.Problem = fmt.Errorf("%w: no client IP address", ErrInvalidInput)
-		return out, out.Problem
+		return out.Problem
 	}
 	e.memoryFirst()
 	if e.prefetch {
 		e.pf.init(ctx, c.Timeout, e)
+		e.pfUsed = true
 		defer e.pf.stop()
 		// Prefetching starts with the first query that has to wait; a
 		// check whose answers are all in a cache never needs it.
@@ -331,7 +346,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		// RFC 7208 section 4.3: a malformed domain gives none at once.
 		out.Result = None
 		e.emit(Event{Kind: EventResult, Domain: d, Result: None})
-		return out, nil
+		return nil
 	}
 	r := e.checkHost(d, 0, true)
 	out.Result = r.result
@@ -341,7 +356,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 	out.Lookups, out.VoidLookups = e.lookups, e.voids
 	out.Authenticated = e.authenticated
 	out.LocalRule = r.local
-	return out, out.Problem
+	return out.Problem
 }
 
 // checkHost is check_host() of RFC 7208 section 4 for a valid domain.
