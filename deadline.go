@@ -95,7 +95,7 @@ func (l *limitCtx) Err() error {
 	if err := l.parent.Err(); err != nil {
 		return err
 	}
-	if !time.Now().Before(l.deadline) {
+	if time.Until(l.deadline) <= 0 { // the monotonic clock alone
 		return context.DeadlineExceeded
 	}
 	if l.stopped.Load() {

@@ -148,6 +148,12 @@ const maxScratchTerms = 1024
 // release returns e to the pool. The outcome of its check holds nothing
 // of e's buffers. An evaluation whose prefetcher sent queries is left to
 // the garbage collector instead: those queries may outlive the check.
+//
+// What the check's state points to (its context, the record text in
+// terms, the sender) is not cleared: the next check overwrites it, and a
+// sync.Pool lets go of an evaluation unused for two garbage collections.
+// Clearing costs a write barrier a pointer while a collection runs,
+// which, with a resolver that allocates, is much of the time.
 func (e *evaluation) release() {
 	if cap(e.buf) > 4096 || e.limUsed || e.pfUsed && e.pf.sent() {
 		return
@@ -155,9 +161,6 @@ func (e *evaluation) release() {
 	if e.pfUsed {
 		e.pf = prefetcher{}
 	}
-	e.ctx, e.res, e.trace, e.env, e.peek = nil, nil, nil, macroEnv{}, nil
-	e.lim.parent = nil
-	clear(e.terms) // the record text it points to
 	if cap(e.terms) > maxScratchTerms {
 		e.terms = nil
 	}
@@ -242,7 +245,7 @@ func (e *evaluation) timeUp() error {
 	if err := e.ctx.Err(); err != nil {
 		return err
 	}
-	if !e.deadline.IsZero() && !time.Now().Before(e.deadline) {
+	if !e.deadline.IsZero() && time.Until(e.deadline) <= 0 {
 		return context.DeadlineExceeded
 	}
 	return nil

@@ -291,10 +291,11 @@ func parseTerms(text string, buf []Term) ([]Term, error) {
 		for j < len(text) && text[j] != ' ' {
 			j++
 		}
-		buf = append(buf, Term{})
-		t := &buf[len(buf)-1]
-		if msg := parseTerm(t, text[i:j]); msg != "" {
-			return buf[:len(buf)-1], &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: msg}
+		// The term is made on the stack and copied once into buf, which
+		// is on the heap: its pointers pass the write barrier once.
+		var t Term
+		if msg := parseTerm(&t, text[i:j]); msg != "" {
+			return buf, &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: msg}
 		}
 		switch t.Kind {
 		case KindRedirect:
@@ -309,6 +310,7 @@ func parseTerms(text string, buf []Term) ([]Term, error) {
 			haveExp = true
 		}
 		t.Offset = int32(min(i, math.MaxInt32))
+		buf = append(buf, t)
 		i = j
 	}
 	return buf, nil
