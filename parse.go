@@ -254,8 +254,10 @@ func (e *SyntaxError) Unwrap() error { return ErrSyntax }
 // it begins with "v=spf1" (in any case) followed by a space or nothing
 // (RFC 7208 section 4.5).
 func IsRecord(txt string) bool {
-	const v = "v=spf1"
-	return len(txt) >= len(v) && equalFold(txt[:len(v)], v) && (len(txt) == len(v) || txt[len(v)] == ' ')
+	// c|0x20 folds an ASCII letter to lower case, and maps no other byte
+	// onto 'v', 's', 'p' or 'f'.
+	return len(txt) >= 6 && txt[0]|0x20 == 'v' && txt[1] == '=' && txt[2]|0x20 == 's' &&
+		txt[3]|0x20 == 'p' && txt[4]|0x20 == 'f' && txt[5] == '1' && (len(txt) == 6 || txt[6] == ' ')
 }
 
 // Parse parses the text of an SPF record, which must start with "v=spf1".
@@ -431,6 +433,9 @@ func parseMechanismArg(t *Term, arg string) (msg string) {
 // dual-cidr-length ] (RFC 7208 sections 5.3 and 5.4).
 func parseDualCIDRArg(t *Term, arg string) (msg string) {
 	t.CIDR4, t.CIDR6 = 32, 128
+	if arg == "" {
+		return ""
+	}
 	rest, c4, c6, msg := splitDualCIDR(arg)
 	if msg != "" {
 		return msg
@@ -458,6 +463,13 @@ func parseNetworkArg(t *Term, arg string) (msg string) {
 		return t.Kind.String() + " needs a network"
 	}
 	arg = arg[1:]
+	if t.Kind == KindIP4 {
+		if p, ok := parseIPv4Prefix(arg); ok {
+			t.Network = p
+			return ""
+		}
+		// An error: the general way below says which.
+	}
 	bits := -1
 	if i := strings.LastIndexByte(arg, '/'); i >= 0 {
 		max := 32
@@ -524,6 +536,30 @@ func parseIPv4(s string) (netip.Addr, bool) {
 	return netip.AddrFrom4(a), true
 }
 
+// parseIPv4Prefix parses an IPv4 address with an optional prefix length,
+// as parseIPv4 and parseCIDR do, in one pass; ok is false for anything
+// else.
+func parseIPv4Prefix(s string) (p netip.Prefix, ok bool) {
+	end := len(s)
+	bits := 32
+	// The prefix length is at most 2 digits ("32"), without a leading
+	// zero; anything longer is left to the general way.
+	switch {
+	case end >= 2 && s[end-2] == '/' && isDigit(s[end-1]):
+		bits, end = int(s[end-1]-'0'), end-2
+	case end >= 3 && s[end-3] == '/' && s[end-2] >= '1' && s[end-2] <= '9' && isDigit(s[end-1]):
+		bits, end = int(s[end-2]-'0')*10+int(s[end-1]-'0'), end-3
+		if bits > 32 {
+			return netip.Prefix{}, false
+		}
+	}
+	addr, ok := parseIPv4(s[:end])
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(addr, bits), true
+}
+
 func modifierNameLen(s string) int {
 	if len(s) == 0 || !isAlpha(s[0]) {
 		return 0
@@ -575,6 +611,20 @@ func parseCIDR(s string, max int) (int, bool) {
 func checkDomainSpec(s string) string {
 	if s == "" {
 		return "empty domain-spec"
+	}
+	// The common case, no macro: visible ASCII, and a toplabel.
+	dot, plain := -1, true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '.' && i < len(s)-1 {
+			dot = i
+		} else if c < 0x21 || c > 0x7e || c == '%' {
+			plain = false
+			break
+		}
+	}
+	if plain && dot >= 0 && isTopLabel(strings.TrimSuffix(s[dot+1:], ".")) {
+		return ""
 	}
 	if off, msg := checkMacroString(s, false); msg != "" {
 		return fmt.Sprintf("%s (at %d in the domain-spec)", msg, off)
