@@ -884,8 +884,7 @@ func (e *evaluation) expandDomain(spec string) (name string, ok bool) {
 		e.buf = e.env.expand(e.buf[:0], spec)
 		name = string(e.buf)
 	}
-	name = foldName(truncateDomain(name)) // ASCII only (RFC 4343)
-	return name, validQueryName(name)
+	return domain.FoldQueryable(truncateDomain(name)) // ASCII only (RFC 4343)
 }
 
 // multiLabel reports whether name, a valid query name without a trailing
