@@ -864,7 +864,9 @@ func (e *evaluation) explain(terms []Term, depth int) (string, bool) {
 		e.buf = e.env.expandText(e.buf[:0], text, explanationCap)
 		return string(printableExplanation(e.buf)), true
 	}
-	if _, msg := checkMacroString(e.defaultExp, true); msg != "" {
+	if e.defaultExp == DefaultExplanation {
+		e.buf = e.env.expandText(e.buf[:0], e.defaultExp, explanationCap) // a valid macro string
+	} else if _, msg := checkMacroString(e.defaultExp, true); msg != "" {
 		e.buf = append(e.buf[:0], e.defaultExp[:min(len(e.defaultExp), explanationCap)]...)
 	} else {
 		e.buf = e.env.expandText(e.buf[:0], e.defaultExp, explanationCap)
