@@ -23,22 +23,20 @@ type limitCtx struct {
 	parent   context.Context
 	deadline time.Time
 
-	stopped atomic.Bool                  // the check is over: Canceled
-	real    atomic.Pointer[realLimitCtx] // made by Done
-	mu      sync.Mutex                   // to make real once
-}
-
-// A realLimitCtx is the context.WithDeadline a limitCtx stands for.
-type realLimitCtx struct {
-	ctx    context.Context
+	stopped atomic.Bool // the check is over: Canceled
+	// made is set once Done has made real and cancel, which do not
+	// change after.
+	made   atomic.Bool
+	real   context.Context
 	cancel context.CancelFunc
+	mu     sync.Mutex // to make real once
 }
 
 // init sets l up for one check: parent bounded by deadline.
 func (l *limitCtx) init(parent context.Context, deadline time.Time) {
 	l.parent, l.deadline = parent, deadline
 	l.stopped.Store(false)
-	l.real.Store(nil)
+	l.made.Store(false) // a Done asked for after the last check's end
 }
 
 // stop ends l with the check, as the cancel of context.WithDeadline does;
@@ -47,12 +45,11 @@ func (l *limitCtx) init(parent context.Context, deadline time.Time) {
 func (l *limitCtx) stop() (used bool) {
 	l.stopped.Store(true)
 	l.mu.Lock()
-	r := l.real.Load()
-	l.mu.Unlock()
-	if r == nil {
+	defer l.mu.Unlock()
+	if !l.made.Load() {
 		return false
 	}
-	r.cancel()
+	l.cancel()
 	return true
 }
 
@@ -67,21 +64,19 @@ func (l *limitCtx) Deadline() (time.Time, bool) {
 // Done makes the real context, if it is not made yet, and returns its
 // channel.
 func (l *limitCtx) Done() <-chan struct{} {
-	if r := l.real.Load(); r != nil {
-		return r.ctx.Done()
+	if l.made.Load() {
+		return l.real.Done()
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r := l.real.Load()
-	if r == nil {
-		r = new(realLimitCtx)
-		r.ctx, r.cancel = context.WithDeadline(l.parent, l.deadline)
+	if !l.made.Load() {
+		l.real, l.cancel = context.WithDeadline(l.parent, l.deadline)
 		if l.stopped.Load() {
-			r.cancel()
+			l.cancel()
 		}
-		l.real.Store(r)
+		l.made.Store(true)
 	}
-	return r.ctx.Done()
+	return l.real.Done()
 }
 
 // Err returns the parent's error, context.DeadlineExceeded once the
@@ -89,8 +84,8 @@ func (l *limitCtx) Done() <-chan struct{} {
 // Once Done has been asked for, it is the real context's, so that it is
 // non-nil exactly when Done is closed.
 func (l *limitCtx) Err() error {
-	if r := l.real.Load(); r != nil {
-		return r.ctx.Err()
+	if l.made.Load() {
+		return l.real.Err()
 	}
 	if err := l.parent.Err(); err != nil {
 		return err
@@ -107,8 +102,8 @@ func (l *limitCtx) Err() error {
 // Value returns the parent's value for key (the real context's, once
 // made, which answers for the context package's own keys too).
 func (l *limitCtx) Value(key any) any {
-	if r := l.real.Load(); r != nil {
-		return r.ctx.Value(key)
+	if l.made.Load() {
+		return l.real.Value(key)
 	}
 	return l.parent.Value(key)
 }

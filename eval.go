@@ -155,17 +155,25 @@ const maxScratchTerms = 1024
 // Clearing costs a write barrier a pointer while a collection runs,
 // which, with a resolver that allocates, is much of the time.
 func (e *evaluation) release() {
-	if cap(e.buf) > 4096 || e.limUsed || e.pfUsed && e.pf.sent() {
+	if cap(e.buf) > 4096 || e.pfUsed && e.pf.sent() {
 		return
-	}
-	if e.pfUsed {
-		e.pf = prefetcher{}
 	}
 	if cap(e.terms) > maxScratchTerms {
 		e.terms = nil
 	}
 	clear(e.ptrNames)
 	clear(e.frames[:cap(e.frames)])
+	if e.limUsed {
+		// Whoever waits on e.lim may hold it past the check: e is left
+		// to them, and its buffers go to a new evaluation.
+		n := new(evaluation)
+		n.buf, n.terms, n.ptrNames, n.frames = e.buf, e.terms, e.ptrNames, e.frames
+		evaluations.Put(n)
+		return
+	}
+	if e.pfUsed {
+		e.pf = prefetcher{}
+	}
 	evaluations.Put(e)
 }
 
