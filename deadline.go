@@ -7,6 +7,20 @@ import (
 	"time"
 )
 
+// clockBase is a time read once, when the package is initialised, and
+// never changed: deadlineIn reads the monotonic clock from it.
+var clockBase = time.Now()
+
+// deadlineIn returns the time d from now, as time.Now().Add(d) does, but
+// with one read of the monotonic clock (time.Since of a time that has a
+// monotonic reading), not two (the wall clock as well): this is done once
+// a check. The wall reading of the result follows the monotonic clock
+// from clockBase, which is what deadlines are measured by (time.Until
+// and net.Conn deadlines use the monotonic reading).
+func deadlineIn(d time.Duration) time.Time {
+	return clockBase.Add(time.Since(clockBase) + d)
+}
+
 // A limitCtx is the context a check's queries get once the time limit
 // has a deadline (see evaluation.waitCtx): its parent bounded by the
 // deadline, as context.WithDeadline gives, made lazily. It lives in the

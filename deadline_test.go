@@ -98,3 +98,21 @@ func TestLimitCtxParentDeadline(t *testing.T) {
 	}
 	l.stop()
 }
+
+// TestDeadlineIn checks that deadlineIn(d) is time.Now().Add(d), on the
+// monotonic clock and, near enough, on the wall clock.
+func TestDeadlineIn(t *testing.T) {
+	const d = 20 * time.Second
+	before := time.Now().Add(d)
+	got := deadlineIn(d)
+	after := time.Now().Add(d)
+	if got.Before(before) || got.After(after) {
+		t.Errorf("deadlineIn(%v) = %v, want between %v and %v", d, got, before, after)
+	}
+	if u := time.Until(got); u <= 0 || u > d {
+		t.Errorf("time.Until(deadlineIn(%v)) = %v", d, u)
+	}
+	if diff := got.Round(0).Sub(after.Round(0)); diff > time.Second || diff < -time.Second-d {
+		t.Errorf("wall clock of deadlineIn(%v) is %v from time.Now().Add", d, diff)
+	}
+}

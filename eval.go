@@ -232,9 +232,9 @@ func (e *evaluation) expired(domain string) *hostResult {
 	err := e.ctx.Err()
 	if err == nil && !e.limited && e.limit > 0 {
 		// No query has waited yet, so ctx does not hold the deadline.
-		if now := time.Now(); e.deadline.IsZero() {
-			e.deadline = now.Add(e.limit)
-		} else if !now.Before(e.deadline) {
+		if e.deadline.IsZero() {
+			e.deadline = deadlineIn(e.limit)
+		} else if time.Until(e.deadline) <= 0 {
 			err = context.DeadlineExceeded
 		}
 	}
@@ -975,7 +975,7 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 func (e *evaluation) waitCtx() context.Context {
 	if !e.limited && !e.memory && e.limit > 0 {
 		if e.deadline.IsZero() {
-			e.deadline = time.Now().Add(e.limit)
+			e.deadline = deadlineIn(e.limit)
 		}
 		e.lim.init(e.ctx, e.deadline)
 		e.ctx, e.limited = &e.lim, true
