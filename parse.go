@@ -370,6 +370,13 @@ func parseTerm(t *Term, s string) (msg string) {
 		t.Kind = KindPTR
 	case 'i'<<16 | 'p'<<8 | '4':
 		t.Kind = KindIP4
+		// The most common term of large records, at once.
+		if n < len(s) && s[n] == ':' {
+			if p, ok := parseIPv4Prefix(s[n+1:]); ok {
+				t.Network = p
+				return ""
+			}
+		}
 	case 'i'<<16 | 'p'<<8 | '6':
 		t.Kind = KindIP6
 	case 'e'<<40 | 'x'<<32 | 'i'<<24 | 's'<<16 | 't'<<8 | 's':
@@ -507,32 +514,34 @@ func parseNetworkArg(t *Term, arg string) (msg string) {
 // its generality.
 func parseIPv4(s string) (netip.Addr, bool) {
 	var a [4]byte
-	field, val, digits := 0, 0, 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case '0' <= c && c <= '9':
-			if digits == 1 && val == 0 {
-				return netip.Addr{}, false // a leading zero
-			}
-			val = val*10 + int(c-'0')
-			if val > 255 {
+	i := 0
+	for field := 0; field < 4; field++ {
+		if field > 0 {
+			if i >= len(s) || s[i] != '.' {
 				return netip.Addr{}, false
 			}
-			digits++
-		case c == '.':
-			if digits == 0 || field == 3 {
-				return netip.Addr{}, false
-			}
-			a[field] = byte(val)
-			field, val, digits = field+1, 0, 0
-		default:
+			i++
+		}
+		// One to three digits, no leading zero, at most 255.
+		if i >= len(s) || !isDigit(s[i]) {
 			return netip.Addr{}, false
 		}
+		v := int(s[i] - '0')
+		i++
+		if v != 0 {
+			for k := 0; k < 2 && i < len(s) && isDigit(s[i]); k++ {
+				v = v*10 + int(s[i]-'0')
+				i++
+			}
+		}
+		if v > 255 {
+			return netip.Addr{}, false
+		}
+		a[field] = byte(v)
 	}
-	if field != 3 || digits == 0 {
+	if i != len(s) {
 		return netip.Addr{}, false
 	}
-	a[3] = byte(val)
 	return netip.AddrFrom4(a), true
 }
 
