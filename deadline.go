@@ -50,16 +50,20 @@ type limitCtx struct {
 func (l *limitCtx) init(parent context.Context, deadline time.Time) {
 	l.parent, l.deadline = parent, deadline
 	l.stopped.Store(false)
-	l.made.Store(false) // a Done asked for after the last check's end
+	if l.made.Load() {
+		l.made.Store(false) // a Done asked for after the last check's end
+	}
 }
 
 // stop ends l with the check, as the cancel of context.WithDeadline does;
 // it reports whether l made a real context (then it may be in use
 // elsewhere, and l must not be reused).
+//
+// It takes no lock: Done sets made before it looks at stopped, and stop
+// sets stopped before it looks at made, so that one of them, or both,
+// cancels a real context made while the check ends.
 func (l *limitCtx) stop() (used bool) {
 	l.stopped.Store(true)
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if !l.made.Load() {
 		return false
 	}
@@ -85,10 +89,10 @@ func (l *limitCtx) Done() <-chan struct{} {
 	defer l.mu.Unlock()
 	if !l.made.Load() {
 		l.real, l.cancel = context.WithDeadline(l.parent, l.deadline)
+		l.made.Store(true)
 		if l.stopped.Load() {
 			l.cancel()
 		}
-		l.made.Store(true)
 	}
 	return l.real.Done()
 }
