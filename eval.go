@@ -378,7 +378,9 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 	e.env.domain = domain
 	defer func() {
 		e.env.domain = saved
-		e.emit(Event{Kind: EventResult, Depth: depth, Domain: domain, Term: r.mech, Result: r.result, Err: r.err})
+		if e.trace != nil { // no Event built without a trace
+			e.emit(Event{Kind: EventResult, Depth: depth, Domain: domain, Term: r.mech, Result: r.result, Err: r.err})
+		}
 	}()
 
 	var terms []Term
@@ -436,7 +438,9 @@ func (e *evaluation) selectRecord(domain string, depth int) (terms []Term, r hos
 	case found > 1:
 		return nil, e.permError(fmt.Errorf("%w: %d records at %s", ErrMultipleRecords, found, domain)), false
 	}
-	e.emit(Event{Kind: EventRecord, Depth: depth, Domain: domain, Record: text})
+	if e.trace != nil { // no Event built without a trace
+		e.emit(Event{Kind: EventRecord, Depth: depth, Domain: domain, Record: text})
+	}
 
 	// Section 4.6: a syntax error anywhere in the record is a permerror
 	// before any term is evaluated.
@@ -469,7 +473,9 @@ func (e *evaluation) evalMechanisms(terms []Term, domain string, depth int, want
 			}
 		}
 		matched, fail := e.match(t, domain, depth)
-		e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Matched: matched, Err: errOf(fail)})
+		if e.trace != nil { // no Event built without a trace
+			e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Matched: matched, Err: errOf(fail)})
+		}
 		if fail != nil {
 			return *fail, true
 		}
@@ -501,14 +507,18 @@ func (e *evaluation) evalRedirect(terms []Term, domain string, depth int, wantEx
 		}
 		if e.env.matchesNothing(t.Domain) {
 			// The record ends as if it had no redirect.
-			e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind})
+			if e.trace != nil { // no Event built without a trace
+				e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind})
+			}
 			return hostResult{}, false
 		}
 		target, ok := e.expandDomain(t.Domain)
 		if r := e.expired(domain); r != nil {
 			return *r, true // also where %{p} ran out of time
 		}
-		e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Matched: true})
+		if e.trace != nil { // no Event built without a trace
+			e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Matched: true})
+		}
 		if !ok || !multiLabel(target) {
 			// Section 4.3: a malformed or single-label target is "none"
 			// at once, which redirect turns into a permerror (6.1).
@@ -1007,6 +1017,9 @@ func (e *evaluation) mustWait(name string, typ RRType) bool {
 	return !found
 }
 
+// emit sends ev to the trace, if there is one. The calls on the paths of
+// every check test e.trace first: the Event, large, is built before the
+// call even when emit is inlined.
 func (e *evaluation) emit(ev Event) {
 	if e.trace == nil {
 		return
