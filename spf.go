@@ -492,6 +492,9 @@ func senderError(sender string) error {
 	at := strings.LastIndexByte(sender, '@')
 	for i := 0; i < len(sender); i++ {
 		c := sender[i]
+		if c > '>' && c != 0x7f {
+			continue // letters, "@" and most of an address
+		}
 		if c < 0x20 || c == 0x7f || i > at && (c == ' ' || c == '<' || c == '>') {
 			q := clip(sender, maxQuotedInput)
 			return fmt.Errorf("%w: sender %q holds a control character, or white space or an angle bracket in its domain, which no address can hold", ErrInvalidInput, q)

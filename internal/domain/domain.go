@@ -25,7 +25,11 @@ func Normalize(name string) (string, bool) {
 	ok := len(name) <= MaxLength
 	labels, start := 0, 0
 	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
+		c := name[i]
+		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' {
+			continue // most of a name
+		}
+		switch {
 		case c >= 0x80 || 'A' <= c && c <= 'Z':
 			return normalize(name)
 		case c == '.':
@@ -69,7 +73,11 @@ func FoldQueryable(name string) (string, bool) {
 	}
 	ok, start := true, 0
 	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
+		c := name[i]
+		if c > 'Z' {
+			continue // most of a name: lower-case letters
+		}
+		switch {
 		case 'A' <= c && c <= 'Z':
 			name = Fold(name)
 			return name, Queryable(name)
