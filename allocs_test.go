@@ -74,3 +74,54 @@ func TestCheckAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckAllocsFresh is the allocation guard of a check whose resolver
+// answers at once but hands out a new Response for every query, so that
+// every record is parsed again, as bench/'s spf-go-fresh does: the check
+// allocates nothing of its own (the Responses are the resolver's; a fail
+// adds its explanation). The records are parsed into the evaluation's
+// scratch, and the deadline of Checker.Timeout, which such a resolver
+// gets, makes no context or timer unless the resolver waits on Done.
+func TestCheckAllocsFresh(t *testing.T) {
+	if raceDetector {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	zone, err := loadBenchZone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	queries := 0
+	fresh := spf.ResolverFunc(func(ctx context.Context, name string, typ spf.RRType) (*spf.Response, error) {
+		queries++
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		r, err := zone.Lookup(ctx, name, typ)
+		if err != nil {
+			return nil, err
+		}
+		return &spf.Response{TXT: r.TXT, Addrs: r.Addrs, Names: r.Names, TTL: r.TTL}, nil
+	})
+	c := &spf.Checker{Resolver: fresh, NoPrefetch: true}
+	for _, tc := range checkCases {
+		t.Run(tc.name, func(t *testing.T) {
+			ip := netip.MustParseAddr(tc.ip)
+			check := func() {
+				if out, err := c.Check(ctx, ip, "mail.example.net", tc.sender); out.Result != tc.want {
+					t.Fatalf("Check(%s, %s) = %v, %v; want %v", tc.ip, tc.sender, out.Result, err, tc.want)
+				}
+			}
+			check() // fill the pool of evaluations
+			queries = 0
+			check()
+			want := float64(queries) // one Response a query that found one
+			if tc.want == spf.Fail {
+				want++ // the explanation
+			}
+			if got := testing.AllocsPerRun(50, check); got > want {
+				t.Errorf("Check allocates %v times, want at most %v", got, want)
+			}
+		})
+	}
+}

@@ -38,7 +38,8 @@ func (c *Checker) bestGuess(ctx context.Context, out *Outcome, local, domain str
 	e := g.newEvaluation(out.ClientIP, out.HELO, out.Sender, local, domain)
 	defer e.release()
 	e.guess = c.BestGuess.Terms // evaluated as the domain's record, parsed once
-	o, _ := e.run(ctx, &g, out.Sender, out.Identity, d, deadline)
+	var o Outcome
+	e.run(ctx, &g, &o, out.Sender, out.Identity, d, deadline)
 	out.Guessed, out.BestGuess = true, o.Result
 	if o.Result == Fail || o.Result == SoftFail {
 		out.BestGuess = Neutral

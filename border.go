@@ -71,14 +71,15 @@ func (s *Skip) String() string {
 // settings around check_host(): the skips first, then the evaluation with
 // the local rules, then the best guess and the allow-list. All of them
 // together stay within the one time limit of the check, Checker.Timeout.
-func (c *Checker) check(ctx context.Context, ip netip.Addr, helo, sender string, id Identity, local, domain string) (Outcome, error) {
+// It fills in *out, and returns its Problem.
+func (c *Checker) check(ctx context.Context, out *Outcome, ip netip.Addr, helo, sender string, id Identity, local, domain string) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	var deadline time.Time // set by the first evaluation that reads the clock
 	if skip := c.skip(ctx, ip, helo, sender, &deadline); skip != nil {
 		d, _ := normalizeDomain(domain)
-		return Outcome{
+		*out = Outcome{
 			Result:   None,
 			Identity: id,
 			ClientIP: ip.Unmap(),
@@ -87,14 +88,15 @@ func (c *Checker) check(ctx context.Context, ip netip.Addr, helo, sender string,
 			Domain:   d,
 			Receiver: c.receiverName(),
 			Skipped:  skip,
-		}, nil
+		}
+		return nil
 	}
-	out, err := c.evaluate(ctx, ip, helo, sender, id, local, domain, &deadline)
+	err := c.evaluate(ctx, out, ip, helo, sender, id, local, domain, &deadline)
 	if out.Result == None && c.BestGuess != nil {
-		c.bestGuess(ctx, &out, local, domain, &deadline)
+		c.bestGuess(ctx, out, local, domain, &deadline)
 	}
-	out.Allowed = c.allowed(&out)
-	return out, err
+	out.Allowed = c.allowed(out)
+	return err
 }
 
 // receiverName is the receiver's name, as %{r} expands it and outcomes
@@ -202,7 +204,7 @@ func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender str
 // out matches, where the MAIL FROM result is a pass that the domain's own
 // record gave (not a local rule), and "" otherwise.
 func (c *Checker) allowed(out *Outcome) string {
-	if out.Result != Pass || out.Identity != IdentityMailFrom || out.LocalRule || out.Sender == "" {
+	if len(c.AllowOnPass) == 0 || out.Result != Pass || out.Identity != IdentityMailFrom || out.LocalRule || out.Sender == "" {
 		return ""
 	}
 	local, _ := splitSender(out.Sender)

@@ -16,21 +16,44 @@ import (
 // An evaluation is the state of one check: the inputs, the counters of
 // RFC 7208 section 4.6.4 shared by every record it visits, and buffers
 // reused from record to record. It is the only code that queries DNS.
+//
+// Evaluations are pooled, and newEvaluation resets only what a check
+// sets: evalState, and env, whole; lim is set up by waitCtx, pf by
+// pf.init (and zeroed by release after a check that used it), and the
+// buffers are kept.
 type evaluation struct {
+	evalState
+	env macroEnv
+	lim limitCtx // the time limit's context, once limited is set
+
+	buf []byte // macro expansion
+	// terms holds the terms of the records parsed for this check only
+	// (see Response.spfRecordScratch), one after the other; read-only
+	// once parsed.
+	terms    []Term
+	ptrNames []string // for %{p}
+	frames   []frame  // the records under evaluation, outermost first
+
+	pf prefetcher
+}
+
+// An evalState is the part of an evaluation reset for every check.
+type evalState struct {
 	ctx context.Context
 	// The time limit (RFC 7208 section 4.6.4), none if limit is zero. The
 	// deadline is set from the clock at the first query that may wait, or
 	// by the 32nd call of expired, whichever comes first; only then does ctx
-	// get it (and cancel is set). A check answered from memory in a few
-	// steps thus reads no clock and makes no timer.
+	// get it (through lim, and limited is set). A check answered from
+	// memory in a few steps thus reads no clock, and one whose resolver
+	// answers without waiting on ctx.Done makes no timer (see limitCtx).
 	limit    time.Duration
 	deadline time.Time
-	cancel   context.CancelFunc
+	limited  bool  // ctx is &lim
+	limUsed  bool  // lim made a real context: e is not reused
 	ticks    uint8 // calls of expired, which looks every 32nd
 	memory   bool  // res answers every query from memory at once
 	res      Resolver
 	trace    func(Event)
-	env      macroEnv
 
 	maxLookups, maxVoids, maxMX, maxPTR int
 	lookups, voids                      int
@@ -42,17 +65,13 @@ type evaluation struct {
 	// for the domain's own record.
 	guess []Term
 
-	buf []byte // macro expansion
-
-	ptrDone  bool     // ptrNames holds the validated names of the client
-	ptrLate  bool     // the time limit ran out while finding them
-	ptrNames []string // for %{p}
+	ptrDone bool // ptrNames holds the validated names of the client
+	ptrLate bool // the time limit ran out while finding them
 
 	prefetch bool           // pf is in use (Checker.NoPrefetch is false)
+	pfUsed   bool           // pf.init was called
 	peek     MemoryResolver // res, if it can answer at once from memory
 	missed   bool           // a query had to wait: prefetching is on
-	frames   []frame        // the records under evaluation, outermost first
-	pf       prefetcher
 }
 
 // A frame is a record under evaluation, whose terms prefetching may look
@@ -81,10 +100,8 @@ var evaluations = sync.Pool{New: func() any { return new(evaluation) }}
 // release returns it.
 func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain string) *evaluation {
 	e := evaluations.Get().(*evaluation)
-	*e = evaluation{
-		buf:           e.buf[:0],
-		frames:        e.frames[:0],
-		ptrNames:      e.ptrNames[:0],
+	e.buf, e.terms, e.frames, e.ptrNames = e.buf[:0], e.terms[:0], e.frames[:0], e.ptrNames[:0]
+	e.evalState = evalState{
 		res:           c.resolver(),
 		trace:         c.Trace,
 		maxLookups:    orDefault(c.MaxLookups, DefaultMaxLookups),
@@ -125,16 +142,39 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 	return e
 }
 
+// maxScratchTerms is the most terms the scratch of a pooled evaluation
+// keeps room for (72 KB): more than the records of any real check.
+const maxScratchTerms = 1024
+
 // release returns e to the pool. The outcome of its check holds nothing
 // of e's buffers. An evaluation whose prefetcher sent queries is left to
 // the garbage collector instead: those queries may outlive the check.
+//
+// What the check's state points to (its context, the record text in
+// terms, the sender) is not cleared: the next check overwrites it, and a
+// sync.Pool lets go of an evaluation unused for two garbage collections.
+// Clearing costs a write barrier a pointer while a collection runs,
+// which, with a resolver that allocates, is much of the time.
 func (e *evaluation) release() {
-	if cap(e.buf) > 4096 || e.pf.sent() {
+	if cap(e.buf) > 4096 || e.pfUsed && e.pf.sent() {
 		return
 	}
-	e.ctx, e.res, e.trace, e.env, e.peek, e.cancel = nil, nil, nil, macroEnv{}, nil, nil
+	if cap(e.terms) > maxScratchTerms {
+		e.terms = nil
+	}
 	clear(e.ptrNames)
 	clear(e.frames[:cap(e.frames)])
+	if e.limUsed {
+		// Whoever waits on e.lim may hold it past the check: e is left
+		// to them, and its buffers go to a new evaluation.
+		n := new(evaluation)
+		n.buf, n.terms, n.ptrNames, n.frames = e.buf, e.terms, e.ptrNames, e.frames
+		evaluations.Put(n)
+		return
+	}
+	if e.pfUsed {
+		e.pf = prefetcher{}
+	}
 	evaluations.Put(e)
 }
 
@@ -191,11 +231,11 @@ func (e *evaluation) expired(domain string) *hostResult {
 		return nil
 	}
 	err := e.ctx.Err()
-	if err == nil && e.cancel == nil && e.limit > 0 {
+	if err == nil && !e.limited && e.limit > 0 {
 		// No query has waited yet, so ctx does not hold the deadline.
-		if now := time.Now(); e.deadline.IsZero() {
-			e.deadline = now.Add(e.limit)
-		} else if !now.Before(e.deadline) {
+		if e.deadline.IsZero() {
+			e.deadline = deadlineIn(e.limit)
+		} else if time.Until(e.deadline) <= 0 {
 			err = context.DeadlineExceeded
 		}
 	}
@@ -214,7 +254,7 @@ func (e *evaluation) timeUp() error {
 	if err := e.ctx.Err(); err != nil {
 		return err
 	}
-	if !e.deadline.IsZero() && !time.Now().Before(e.deadline) {
+	if !e.deadline.IsZero() && time.Until(e.deadline) <= 0 {
 		return context.DeadlineExceeded
 	}
 	return nil
@@ -247,11 +287,11 @@ func (e *evaluation) startClock(c *Checker, deadline *time.Time) bool {
 	return true
 }
 
-// stopClock releases the timer of e's time limit and hands its deadline
-// on to the next evaluation of the check.
+// stopClock ends the context of e's time limit, releasing its timer if it
+// has one, and hands its deadline on to the next evaluation of the check.
 func (e *evaluation) stopClock(deadline *time.Time) {
-	if e.cancel != nil {
-		e.cancel()
+	if e.limited {
+		e.limUsed = e.lim.stop()
 	}
 	if deadline != nil {
 		*deadline = e.deadline
@@ -272,11 +312,13 @@ func orDefault(v, def int) int {
 	return v
 }
 
-// run evaluates check_host() for domain and fills in the outcome.
+// run evaluates check_host() for domain and fills in the outcome *out
+// (which the caller owns: an Outcome is large, and not copied from call
+// to call), returning its Problem.
 // deadline, if not nil, is the deadline shared by the evaluations of one
 // check (see startClock).
-func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Identity, domain string, deadline *time.Time) (Outcome, error) {
-	out := Outcome{
+func (e *evaluation) run(ctx context.Context, c *Checker, out *Outcome, sender string, id Identity, domain string, deadline *time.Time) error {
+	*out = Outcome{
 		Identity: id,
 		ClientIP: e.env.ip,
 		HELO:     e.env.helo,
@@ -289,11 +331,12 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 	if !e.env.ip.IsValid() {
 		out.Result = PermError
 		out.Problem = fmt.Errorf("%w: no client IP address", ErrInvalidInput)
-		return out, out.Problem
+		return out.Problem
 	}
 	e.memoryFirst()
 	if e.prefetch {
 		e.pf.init(ctx, c.Timeout, e)
+		e.pfUsed = true
 		defer e.pf.stop()
 		// Prefetching starts with the first query that has to wait; a
 		// check whose answers are all in a cache never needs it.
@@ -315,7 +358,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 		// RFC 7208 section 4.3: a malformed domain gives none at once.
 		out.Result = None
 		e.emit(Event{Kind: EventResult, Domain: d, Result: None})
-		return out, nil
+		return nil
 	}
 	r := e.checkHost(d, 0, true)
 	out.Result = r.result
@@ -325,7 +368,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, sender string, id Iden
 	out.Lookups, out.VoidLookups = e.lookups, e.voids
 	out.Authenticated = e.authenticated
 	out.LocalRule = r.local
-	return out, out.Problem
+	return out.Problem
 }
 
 // checkHost is check_host() of RFC 7208 section 4 for a valid domain.
@@ -336,18 +379,20 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 	e.env.domain = domain
 	defer func() {
 		e.env.domain = saved
-		e.emit(Event{Kind: EventResult, Depth: depth, Domain: domain, Term: r.mech, Result: r.result, Err: r.err})
+		if e.trace != nil { // no Event built without a trace
+			e.emit(Event{Kind: EventResult, Depth: depth, Domain: domain, Term: r.mech, Result: r.result, Err: r.err})
+		}
 	}()
 
 	var terms []Term
 	if depth == 0 && e.guess != nil {
 		terms = e.guess
 	} else {
-		rec, r, ok := e.selectRecord(domain, depth)
-		if !ok {
+		var r hostResult
+		var ok bool
+		if terms, r, ok = e.selectRecord(domain, depth); !ok {
 			return r
 		}
-		terms = rec.terms
 	}
 	if e.prefetch {
 		e.frames = append(e.frames, frame{domain: domain, terms: terms})
@@ -374,7 +419,7 @@ func (e *evaluation) checkHost(domain string, depth int, wantExp bool) (r hostRe
 // selectRecord finds the SPF record of domain (RFC 7208 sections 4.4 to
 // 4.6), parsed; where there is none or it cannot be evaluated, ok is
 // false and r is the result of check_host().
-func (e *evaluation) selectRecord(domain string, depth int) (rec *txtRecord, r hostResult, ok bool) {
+func (e *evaluation) selectRecord(domain string, depth int) (terms []Term, r hostResult, ok bool) {
 	// Section 4.4: the TXT lookup of the domain's records. It does not
 	// count against the limit of DNS-querying terms; a temporary failure
 	// is a temperror, no such name or no data is none.
@@ -387,21 +432,23 @@ func (e *evaluation) selectRecord(domain string, depth int) (rec *txtRecord, r h
 	}
 	// Section 4.5: keep the records that start with "v=spf1"; more than
 	// one is a permerror.
-	rec = resp.spfRecord()
+	found, text, terms, err := resp.spfRecordScratch(&e.terms)
 	switch {
-	case rec.found == 0:
+	case found == 0:
 		return nil, hostResult{result: None}, false
-	case rec.found > 1:
-		return nil, e.permError(fmt.Errorf("%w: %d records at %s", ErrMultipleRecords, rec.found, domain)), false
+	case found > 1:
+		return nil, e.permError(fmt.Errorf("%w: %d records at %s", ErrMultipleRecords, found, domain)), false
 	}
-	e.emit(Event{Kind: EventRecord, Depth: depth, Domain: domain, Record: rec.text})
+	if e.trace != nil { // no Event built without a trace
+		e.emit(Event{Kind: EventRecord, Depth: depth, Domain: domain, Record: text})
+	}
 
 	// Section 4.6: a syntax error anywhere in the record is a permerror
 	// before any term is evaluated.
-	if rec.err != nil {
-		return nil, e.permError(fmt.Errorf("%w (record of %s)", rec.err, domain)), false
+	if err != nil {
+		return nil, e.permError(fmt.Errorf("%w (record of %s)", err, domain)), false
 	}
-	return rec, hostResult{}, true
+	return terms, hostResult{}, true
 }
 
 // evalMechanisms evaluates the mechanisms of domain's record (RFC 7208
@@ -427,7 +474,9 @@ func (e *evaluation) evalMechanisms(terms []Term, domain string, depth int, want
 			}
 		}
 		matched, fail := e.match(t, domain, depth)
-		e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Matched: matched, Err: errOf(fail)})
+		if e.trace != nil { // no Event built without a trace
+			e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Matched: matched, Err: errOf(fail)})
+		}
 		if fail != nil {
 			return *fail, true
 		}
@@ -459,14 +508,18 @@ func (e *evaluation) evalRedirect(terms []Term, domain string, depth int, wantEx
 		}
 		if e.env.matchesNothing(t.Domain) {
 			// The record ends as if it had no redirect.
-			e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind})
+			if e.trace != nil { // no Event built without a trace
+				e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind})
+			}
 			return hostResult{}, false
 		}
 		target, ok := e.expandDomain(t.Domain)
 		if r := e.expired(domain); r != nil {
 			return *r, true // also where %{p} ran out of time
 		}
-		e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Matched: true})
+		if e.trace != nil { // no Event built without a trace
+			e.emit(Event{Kind: EventTerm, Depth: depth, Domain: domain, Term: t.Text, TermKind: t.Kind, Matched: true})
+		}
 		if !ok || !multiLabel(target) {
 			// Section 4.3: a malformed or single-label target is "none"
 			// at once, which redirect turns into a permerror (6.1).
@@ -830,7 +883,9 @@ func (e *evaluation) explain(terms []Term, depth int) (string, bool) {
 		e.buf = e.env.expandText(e.buf[:0], text, explanationCap)
 		return string(printableExplanation(e.buf)), true
 	}
-	if _, msg := checkMacroString(e.defaultExp, true); msg != "" {
+	if e.defaultExp == DefaultExplanation {
+		e.buf = e.env.expandText(e.buf[:0], e.defaultExp, explanationCap) // a valid macro string
+	} else if _, msg := checkMacroString(e.defaultExp, true); msg != "" {
 		e.buf = append(e.buf[:0], e.defaultExp[:min(len(e.defaultExp), explanationCap)]...)
 	} else {
 		e.buf = e.env.expandText(e.buf[:0], e.defaultExp, explanationCap)
@@ -850,8 +905,7 @@ func (e *evaluation) expandDomain(spec string) (name string, ok bool) {
 		e.buf = e.env.expand(e.buf[:0], spec)
 		name = string(e.buf)
 	}
-	name = foldName(truncateDomain(name)) // ASCII only (RFC 4343)
-	return name, validQueryName(name)
+	return domain.FoldQueryable(truncateDomain(name)) // ASCII only (RFC 4343)
 }
 
 // multiLabel reports whether name, a valid query name without a trailing
@@ -932,11 +986,12 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 // waitCtx returns the context for a query that may wait on DNS: the
 // caller's, bounded by the time limit from the first such query on.
 func (e *evaluation) waitCtx() context.Context {
-	if e.cancel == nil && !e.memory && e.limit > 0 {
+	if !e.limited && !e.memory && e.limit > 0 {
 		if e.deadline.IsZero() {
-			e.deadline = time.Now().Add(e.limit)
+			e.deadline = deadlineIn(e.limit)
 		}
-		e.ctx, e.cancel = context.WithDeadline(e.ctx, e.deadline)
+		e.lim.init(e.ctx, e.deadline)
+		e.ctx, e.limited = &e.lim, true
 	}
 	return e.ctx
 }
@@ -965,6 +1020,9 @@ func (e *evaluation) mustWait(name string, typ RRType) bool {
 	return !found
 }
 
+// emit sends ev to the trace, if there is one. The calls on the paths of
+// every check test e.trace first: the Event, large, is built before the
+// call even when emit is inlined.
 func (e *evaluation) emit(ev Event) {
 	if e.trace == nil {
 		return

@@ -177,7 +177,18 @@ func (e *macroEnv) expandText(dst []byte, s string, max int) []byte {
 	limit := len(dst) + max
 	for i := 0; i < len(s) && len(dst) < limit; i++ {
 		c := s[i]
-		if c != '%' || i+1 >= len(s) {
+		if c != '%' {
+			// The text up to the next macro, at once.
+			j := strings.IndexByte(s[i:], '%')
+			if j < 0 {
+				j = len(s) - i
+			}
+			j = min(j, limit-len(dst))
+			dst = append(dst, s[i:i+j]...)
+			i += j - 1
+			continue
+		}
+		if i+1 >= len(s) {
 			dst = append(dst, c)
 			continue
 		}

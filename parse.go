@@ -254,8 +254,10 @@ func (e *SyntaxError) Unwrap() error { return ErrSyntax }
 // it begins with "v=spf1" (in any case) followed by a space or nothing
 // (RFC 7208 section 4.5).
 func IsRecord(txt string) bool {
-	const v = "v=spf1"
-	return len(txt) >= len(v) && equalFold(txt[:len(v)], v) && (len(txt) == len(v) || txt[len(v)] == ' ')
+	// c|0x20 folds an ASCII letter to lower case, and maps no other byte
+	// onto 'v', 's', 'p' or 'f'.
+	return len(txt) >= 6 && txt[0]|0x20 == 'v' && txt[1] == '=' && txt[2]|0x20 == 's' &&
+		txt[3]|0x20 == 'p' && txt[4]|0x20 == 'f' && txt[5] == '1' && (len(txt) == 6 || txt[6] == ' ')
 }
 
 // Parse parses the text of an SPF record, which must start with "v=spf1".
@@ -286,16 +288,16 @@ func parseTerms(text string, buf []Term) ([]Term, error) {
 			i++
 			continue
 		}
-		j := strings.IndexByte(text[i:], ' ')
-		if j < 0 {
-			j = len(text)
-		} else {
-			j += i
+		// Terms are short: a loop beats IndexByte's setup.
+		j := i + 1
+		for j < len(text) && text[j] != ' ' {
+			j++
 		}
-		buf = append(buf, Term{})
-		t := &buf[len(buf)-1]
-		if msg := parseTerm(t, text[i:j]); msg != "" {
-			return buf[:len(buf)-1], &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: msg}
+		// The term is made on the stack and copied once into buf, which
+		// is on the heap: its pointers pass the write barrier once.
+		var t Term
+		if msg := parseTerm(&t, text[i:j]); msg != "" {
+			return buf, &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: msg}
 		}
 		switch t.Kind {
 		case KindRedirect:
@@ -310,20 +312,79 @@ func parseTerms(text string, buf []Term) ([]Term, error) {
 			haveExp = true
 		}
 		t.Offset = int32(min(i, math.MaxInt32))
+		buf = append(buf, t)
 		i = j
 	}
 	return buf, nil
 }
 
 // parseTerm parses one term into t; a non-empty msg says why it is invalid.
+// It reads the name once: a modifier is name "=" macro-string, name =
+// ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) (RFC 7208 section 12); a
+// directive is [ qualifier ] mechanism, a mechanism name being letters
+// and digits up to its argument.
 func parseTerm(t *Term, s string) (msg string) {
 	t.Text = s
-	// A modifier is name "=" macro-string, name = ALPHA *( ALPHA / DIGIT /
-	// "-" / "_" / "." ) (RFC 7208 section 12).
-	if n := modifierNameLen(s); n > 0 && n < len(s) && s[n] == '=' {
-		return parseModifier(t, s[:n], s[n+1:])
+	p := 0
+	if len(s) > 0 {
+		switch q := Qualifier(s[0]); q {
+		case QualifierPass, QualifierFail, QualifierSoftFail, QualifierNeutral:
+			t.Qualifier, p = q, 1
+		}
 	}
-	return parseDirective(t, s)
+	// The name, in lower case, packed into key while it fits.
+	n := p
+	var key uint64
+	for n < len(s) && isAlnum(s[n]) {
+		key = key<<8 | uint64(lower(s[n]))
+		n++
+	}
+	if p == 0 && n > 0 && n < len(s) && isAlpha(s[0]) {
+		switch s[n] {
+		case '=', '-', '_', '.':
+			if m := modifierNameLen(s); m < len(s) && s[m] == '=' {
+				t.Qualifier = 0
+				return parseModifier(t, s[:m], s[m+1:])
+			}
+		}
+	}
+	if p == 0 {
+		t.Qualifier = QualifierPass
+	}
+	if n == p {
+		return "missing mechanism name"
+	}
+	if n-p > len("include") {
+		key = 0 // longer than any mechanism name
+	}
+	switch key {
+	case 'a'<<16 | 'l'<<8 | 'l':
+		t.Kind = KindAll
+	case 'i'<<48 | 'n'<<40 | 'c'<<32 | 'l'<<24 | 'u'<<16 | 'd'<<8 | 'e':
+		t.Kind = KindInclude
+	case 'a':
+		t.Kind = KindA
+	case 'm'<<8 | 'x':
+		t.Kind = KindMX
+	case 'p'<<16 | 't'<<8 | 'r':
+		t.Kind = KindPTR
+	case 'i'<<16 | 'p'<<8 | '4':
+		t.Kind = KindIP4
+		// The most common term of large records, at once.
+		if n < len(s) && s[n] == ':' {
+			if p, ok := parseIPv4Prefix(s[n+1:]); ok {
+				t.Network = p
+				return ""
+			}
+		}
+	case 'i'<<16 | 'p'<<8 | '6':
+		t.Kind = KindIP6
+	case 'e'<<40 | 'x'<<32 | 'i'<<24 | 's'<<16 | 't'<<8 | 's':
+		t.Kind = KindExists
+	default:
+		return fmt.Sprintf("unknown mechanism %q", clip(s[p:n], maxQuotedTerm))
+	}
+	return parseMechanismArg(t, s[n:])
 }
 
 // parseModifier reads the modifier name=value into t (RFC 7208 section
@@ -344,44 +405,6 @@ func parseModifier(t *Term, name, value string) (msg string) {
 	}
 	t.Domain = value
 	return checkDomainSpec(value)
-}
-
-// mechanisms are the mechanism names of RFC 7208 section 5, matched
-// without regard to case.
-var mechanisms = [...]struct {
-	name string
-	kind Kind
-}{
-	{"all", KindAll}, {"include", KindInclude}, {"a", KindA}, {"mx", KindMX},
-	{"ptr", KindPTR}, {"ip4", KindIP4}, {"ip6", KindIP6}, {"exists", KindExists},
-}
-
-// parseDirective reads the directive s, [ qualifier ] mechanism, into t
-// (RFC 7208 sections 4.6.1 and 5).
-func parseDirective(t *Term, s string) (msg string) {
-	t.Qualifier = QualifierPass
-	if len(s) > 0 {
-		switch q := Qualifier(s[0]); q {
-		case QualifierPass, QualifierFail, QualifierSoftFail, QualifierNeutral:
-			t.Qualifier = q
-			s = s[1:]
-		}
-	}
-	n := 0
-	for n < len(s) && isAlnum(s[n]) {
-		n++
-	}
-	name, arg := s[:n], s[n:]
-	if name == "" {
-		return "missing mechanism name"
-	}
-	for _, m := range mechanisms {
-		if equalFold(name, m.name) {
-			t.Kind = m.kind
-			return parseMechanismArg(t, arg)
-		}
-	}
-	return fmt.Sprintf("unknown mechanism %q", clip(name, maxQuotedTerm))
 }
 
 // parseMechanismArg reads what follows the name of t's mechanism.
@@ -417,6 +440,9 @@ func parseMechanismArg(t *Term, arg string) (msg string) {
 // dual-cidr-length ] (RFC 7208 sections 5.3 and 5.4).
 func parseDualCIDRArg(t *Term, arg string) (msg string) {
 	t.CIDR4, t.CIDR6 = 32, 128
+	if arg == "" {
+		return ""
+	}
 	rest, c4, c6, msg := splitDualCIDR(arg)
 	if msg != "" {
 		return msg
@@ -444,6 +470,13 @@ func parseNetworkArg(t *Term, arg string) (msg string) {
 		return t.Kind.String() + " needs a network"
 	}
 	arg = arg[1:]
+	if t.Kind == KindIP4 {
+		if p, ok := parseIPv4Prefix(arg); ok {
+			t.Network = p
+			return ""
+		}
+		// An error: the general way below says which.
+	}
 	bits := -1
 	if i := strings.LastIndexByte(arg, '/'); i >= 0 {
 		max := 32
@@ -456,15 +489,84 @@ func parseNetworkArg(t *Term, arg string) (msg string) {
 		}
 		arg, bits = arg[:i], b
 	}
-	addr, err := netip.ParseAddr(arg)
-	if err != nil || addr.Zone() != "" || (t.Kind == KindIP4) != addr.Is4() {
-		return fmt.Sprintf("invalid %s address %s", t.Kind, quoteRunes(arg))
+	var addr netip.Addr
+	if t.Kind == KindIP4 {
+		var ok bool
+		if addr, ok = parseIPv4(arg); !ok {
+			return fmt.Sprintf("invalid %s address %s", t.Kind, quoteRunes(arg))
+		}
+	} else {
+		var err error
+		addr, err = netip.ParseAddr(arg)
+		if err != nil || addr.Zone() != "" || !addr.Is6() {
+			return fmt.Sprintf("invalid %s address %s", t.Kind, quoteRunes(arg))
+		}
 	}
 	if bits < 0 {
 		bits = addr.BitLen()
 	}
 	t.Network = netip.PrefixFrom(addr, bits)
 	return ""
+}
+
+// parseIPv4 parses a dotted-quad IPv4 address as netip.ParseAddr does
+// (four decimal fields of at most 255, without leading zeros), without
+// its generality.
+func parseIPv4(s string) (netip.Addr, bool) {
+	var a [4]byte
+	i := 0
+	for field := 0; field < 4; field++ {
+		if field > 0 {
+			if i >= len(s) || s[i] != '.' {
+				return netip.Addr{}, false
+			}
+			i++
+		}
+		// One to three digits, no leading zero, at most 255.
+		if i >= len(s) || !isDigit(s[i]) {
+			return netip.Addr{}, false
+		}
+		v := int(s[i] - '0')
+		i++
+		if v != 0 {
+			for k := 0; k < 2 && i < len(s) && isDigit(s[i]); k++ {
+				v = v*10 + int(s[i]-'0')
+				i++
+			}
+		}
+		if v > 255 {
+			return netip.Addr{}, false
+		}
+		a[field] = byte(v)
+	}
+	if i != len(s) {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(a), true
+}
+
+// parseIPv4Prefix parses an IPv4 address with an optional prefix length,
+// as parseIPv4 and parseCIDR do, in one pass; ok is false for anything
+// else.
+func parseIPv4Prefix(s string) (p netip.Prefix, ok bool) {
+	end := len(s)
+	bits := 32
+	// The prefix length is at most 2 digits ("32"), without a leading
+	// zero; anything longer is left to the general way.
+	switch {
+	case end >= 2 && s[end-2] == '/' && isDigit(s[end-1]):
+		bits, end = int(s[end-1]-'0'), end-2
+	case end >= 3 && s[end-3] == '/' && s[end-2] >= '1' && s[end-2] <= '9' && isDigit(s[end-1]):
+		bits, end = int(s[end-2]-'0')*10+int(s[end-1]-'0'), end-3
+		if bits > 32 {
+			return netip.Prefix{}, false
+		}
+	}
+	addr, ok := parseIPv4(s[:end])
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(addr, bits), true
 }
 
 func modifierNameLen(s string) int {
@@ -518,6 +620,20 @@ func parseCIDR(s string, max int) (int, bool) {
 func checkDomainSpec(s string) string {
 	if s == "" {
 		return "empty domain-spec"
+	}
+	// The common case, no macro: visible ASCII, and a toplabel.
+	dot, plain := -1, true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '.' && i < len(s)-1 {
+			dot = i
+		} else if c < 0x21 || c > 0x7e || c == '%' {
+			plain = false
+			break
+		}
+	}
+	if plain && dot >= 0 && isTopLabel(strings.TrimSuffix(s[dot+1:], ".")) {
+		return ""
 	}
 	if off, msg := checkMacroString(s, false); msg != "" {
 		return fmt.Sprintf("%s (at %d in the domain-spec)", msg, off)

@@ -85,20 +85,19 @@ const (
 	maxMemoTerms = 256
 )
 
+// seenOnce is what Response.spf holds once one evaluation has parsed the
+// record without keeping it (see spfRecordScratch). It is never modified.
+var seenOnce = &txtRecord{}
+
 // spfRecord returns the SPF record of the TXT answer r, parsing it the
 // first time it is asked for; see maxMemoText for the records it parses
 // every time.
 func (r *Response) spfRecord() *txtRecord {
-	if rec := r.spf.Load(); rec != nil {
+	if rec := r.spf.Load(); rec != nil && rec != seenOnce {
 		return rec
 	}
 	rec := &txtRecord{}
-	for _, t := range r.TXT {
-		if IsRecord(t) {
-			rec.text = t
-			rec.found++
-		}
-	}
+	rec.found, rec.text = r.selectSPF()
 	if rec.found == 1 {
 		rec.terms, rec.err = parseTerms(rec.text, nil)
 		rec.terms = slices.Clip(rec.terms)
@@ -108,6 +107,54 @@ func (r *Response) spfRecord() *txtRecord {
 	}
 	r.spf.Store(rec)
 	return rec
+}
+
+// selectSPF returns how many of the TXT records of r are SPF records
+// (RFC 7208 section 4.5), and the last of them.
+func (r *Response) selectSPF() (found int, text string) {
+	for _, t := range r.TXT {
+		if IsRecord(t) {
+			text = t
+			found++
+		}
+	}
+	return found, text
+}
+
+// spfRecordScratch is spfRecord for an evaluation: the record of r is
+// parsed into the evaluation's scratch (appended to *scratch) the first
+// time r is seen, and memoized only by r's second reader, which shows
+// that r is kept (by a Cache or an in-memory zone). A Response made for
+// one query, by a resolver without a cache, thus costs its check no
+// allocation to parse. The terms are read-only, in either case.
+func (r *Response) spfRecordScratch(scratch *[]Term) (found int, text string, terms []Term, err error) {
+	rec := r.spf.Load()
+	if rec != nil && rec != seenOnce {
+		return rec.found, rec.text, rec.terms, rec.err
+	}
+	first := rec == nil && r.spf.CompareAndSwap(nil, seenOnce)
+	if found, text = r.selectSPF(); found != 1 {
+		if !first {
+			r.spf.Store(&txtRecord{found: found, text: text})
+		}
+		return found, text, nil, nil
+	}
+	start := len(*scratch)
+	*scratch, err = parseTerms(text, *scratch)
+	if err != nil {
+		*scratch = (*scratch)[:start]
+	} else {
+		terms = (*scratch)[start:len(*scratch):len(*scratch)]
+	}
+	if !first && len(text) <= maxMemoText && len(terms) <= maxMemoTerms {
+		rec = &txtRecord{found: found, text: text, err: err}
+		if err == nil {
+			rec.terms = slices.Clone(terms)
+			terms = rec.terms
+		}
+		r.spf.Store(rec)
+	}
+	return found, text, terms, err
 }
 
 // Sizes of what a cached Response holds, for the byte accounting of a
@@ -137,7 +184,7 @@ func (r *Response) memSize() int {
 	for _, name := range r.Names {
 		n += len(name)
 	}
-	if rec := r.spf.Load(); rec != nil {
+	if rec := r.spf.Load(); rec != nil && rec != seenOnce {
 		n += sizeTxtRecord + cap(rec.terms)*sizeTerm
 		var se *SyntaxError
 		if errors.As(rec.err, &se) {

@@ -390,26 +390,28 @@ func Check(ctx context.Context, ip netip.Addr, helo, sender string) (Outcome, er
 // A nil ctx is taken as [context.Background]; so it is in CheckHELO,
 // CheckHost and the package's [Check]. The check's time limit is
 // Checker.Timeout.
-func (c *Checker) Check(ctx context.Context, ip netip.Addr, helo, sender string) (Outcome, error) {
+func (c *Checker) Check(ctx context.Context, ip netip.Addr, helo, sender string) (out Outcome, err error) {
 	sender = trimAngles(sender)
 	if err := senderError(sender); err != nil {
 		return c.invalidInput(ip, helo, sender, err)
 	}
 	if sender == "" {
-		out, err := c.check(ctx, ip, helo, "", IdentityHELO, "postmaster", helo)
+		err = c.check(ctx, &out, ip, helo, "", IdentityHELO, "postmaster", helo)
 		out.NullSender = true
 		return out, err
 	}
 	local, domain := splitSender(sender)
-	return c.check(ctx, ip, helo, sender, IdentityMailFrom, local, domain)
+	err = c.check(ctx, &out, ip, helo, sender, IdentityMailFrom, local, domain)
+	return out, err
 }
 
 // CheckHELO evaluates SPF for the HELO identity (RFC 7208 section 2.3):
 // the policy of the name the client gave in HELO/EHLO, with the sender
 // postmaster@<helo>. Its outcome has no Sender and NullSender false, so
 // that its Received-SPF has no envelope-from: no MAIL FROM was checked.
-func (c *Checker) CheckHELO(ctx context.Context, ip netip.Addr, helo string) (Outcome, error) {
-	return c.check(ctx, ip, helo, "", IdentityHELO, "postmaster", helo)
+func (c *Checker) CheckHELO(ctx context.Context, ip netip.Addr, helo string) (out Outcome, err error) {
+	err = c.check(ctx, &out, ip, helo, "", IdentityHELO, "postmaster", helo)
+	return out, err
 }
 
 // CheckHost is RFC 7208's check_host(ip, domain, sender) (section 4): it
@@ -434,18 +436,22 @@ func (c *Checker) checkHost(ctx context.Context, ip netip.Addr, domain, sender s
 		local, senderDomain = "postmaster", domain
 	}
 	e := c.newEvaluation(ip, "", sender, local, senderDomain)
-	defer e.release()
-	return e.run(ctx, c, sender, IdentityMailFrom, domain, deadline)
+	var out Outcome
+	err := e.run(ctx, c, &out, sender, IdentityMailFrom, domain, deadline)
+	e.release()
+	return out, err
 }
 
 // evaluate is the check_host() of Check and CheckHELO, with the
 // receiver's local rules and the deadline of the check; border.go wraps
 // it in the other settings.
-func (c *Checker) evaluate(ctx context.Context, ip netip.Addr, helo, sender string, id Identity, local, domain string, deadline *time.Time) (Outcome, error) {
+// It fills in *out, and returns its Problem.
+func (c *Checker) evaluate(ctx context.Context, out *Outcome, ip netip.Addr, helo, sender string, id Identity, local, domain string, deadline *time.Time) error {
 	e := c.newEvaluation(ip, helo, sender, local, domain)
-	defer e.release()
 	e.local = c.LocalRules.terms() // localrules.go
-	return e.run(ctx, c, sender, id, domain, deadline)
+	err := e.run(ctx, c, out, sender, id, domain, deadline)
+	e.release()
+	return err
 }
 
 // trimAngles removes the angle brackets around a sender given as a whole
@@ -486,6 +492,9 @@ func senderError(sender string) error {
 	at := strings.LastIndexByte(sender, '@')
 	for i := 0; i < len(sender); i++ {
 		c := sender[i]
+		if c > '>' && c != 0x7f {
+			continue // letters, "@" and most of an address
+		}
 		if c < 0x20 || c == 0x7f || i > at && (c == ' ' || c == '<' || c == '>') {
 			q := clip(sender, maxQuotedInput)
 			return fmt.Errorf("%w: sender %q holds a control character, or white space or an angle bracket in its domain, which no address can hold", ErrInvalidInput, q)

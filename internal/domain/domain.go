@@ -20,6 +20,37 @@ const MaxLength = 253
 // without its trailing dot, and not valid.
 func Normalize(name string) (string, bool) {
 	name = strings.TrimSuffix(name, ".")
+	// The common case, an ASCII name in lower case, in one pass: what
+	// Valid checks.
+	ok := len(name) <= MaxLength
+	labels, start := 0, 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' {
+			continue // most of a name
+		}
+		switch {
+		case c >= 0x80 || 'A' <= c && c <= 'Z':
+			return normalize(name)
+		case c == '.':
+			if n := i - start; n == 0 || n > 63 {
+				ok = false
+			}
+			labels++
+			start = i + 1
+		case c <= 0x20 || c == 0x7f:
+			ok = false
+		}
+	}
+	if n := len(name) - start; n == 0 || n > 63 {
+		ok = false
+	}
+	return name, ok && labels >= 1 && TopLabel(name[start:])
+}
+
+// normalize is Normalize for a name that has upper-case letters or
+// non-ASCII bytes, without its trailing dot.
+func normalize(name string) (string, bool) {
 	for i := 0; i < len(name); i++ {
 		if name[i] >= 0x80 {
 			a, err := idna.Lookup.ToASCII(name)
@@ -32,6 +63,35 @@ func Normalize(name string) (string, bool) {
 	}
 	name = Fold(name) // ASCII only: IDNA has made the rest A-labels
 	return name, Valid(name)
+}
+
+// FoldQueryable returns [Fold](name) and whether it is [Queryable], in
+// one pass over a name without upper-case letters.
+func FoldQueryable(name string) (string, bool) {
+	if name == "" || len(name) > MaxLength {
+		return Fold(name), false
+	}
+	ok, start := true, 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c > 'Z' {
+			continue // most of a name: lower-case letters
+		}
+		switch {
+		case 'A' <= c && c <= 'Z':
+			name = Fold(name)
+			return name, Queryable(name)
+		case c == '.':
+			if n := i - start; n == 0 || n > 63 {
+				ok = false
+			}
+			start = i + 1
+		}
+	}
+	if n := len(name) - start; n == 0 || n > 63 {
+		ok = false
+	}
+	return name, ok
 }
 
 // Queryable reports whether name (without trailing dot) can be sent to

@@ -111,3 +111,28 @@ func TestFold(t *testing.T) {
 		t.Errorf("Fold of a lower-case name allocates %v times", n)
 	}
 }
+
+// TestNormalizeOnePass checks the one-pass Normalize and FoldQueryable
+// against the composition of the checks they stand for.
+func TestNormalizeOnePass(t *testing.T) {
+	names := []string{
+		"", ".", "..", "a", "a.", "a.b", "a.b.", "a..b", ".a.b", "example.com", "EXAMPLE.com",
+		"mail.Example.ORG.", "x.123", "x.1-2", "x.-a", "a b.com", "a\x7f.com", "a\x00.com",
+		"bücher.example", "xn--bcher-kva.example", "_spf.example.org", "%{d}.x",
+		strings.Repeat("a", 63) + ".com", strings.Repeat("a", 64) + ".com",
+		strings.Repeat("a.", 126) + "com", strings.Repeat("a.", 127) + "com",
+		strings.Repeat("A.", 126) + "com",
+	}
+	for _, name := range names {
+		got, gotOK := Normalize(name)
+		want, wantOK := normalize(strings.TrimSuffix(name, "."))
+		if got != want || gotOK != wantOK {
+			t.Errorf("Normalize(%q) = %q, %v; want %q, %v", name, got, gotOK, want, wantOK)
+		}
+		got, gotOK = FoldQueryable(name)
+		want = Fold(name)
+		if wantOK = Queryable(want); got != want || gotOK != wantOK {
+			t.Errorf("FoldQueryable(%q) = %q, %v; want %q, %v", name, got, gotOK, want, wantOK)
+		}
+	}
+}

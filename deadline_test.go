@@ -1,0 +1,118 @@
+package spf
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestLimitCtx checks that the lazy context of a check's time limit
+// behaves as context.WithDeadline would: its deadline, the parent's
+// cancellation and values, its own end, with and without Done asked for.
+func TestLimitCtx(t *testing.T) {
+	type key struct{}
+	far := time.Now().Add(time.Hour)
+	past := time.Now().Add(-time.Second)
+	tests := []struct {
+		name     string
+		deadline time.Time
+		cancel   bool // the parent is cancelled
+		stop     bool // the check ends
+		done     bool // Done is asked for first
+		want     error
+	}{
+		{"running", far, false, false, false, nil},
+		{"running-done", far, false, false, true, nil},
+		{"expired", past, false, false, false, context.DeadlineExceeded},
+		{"expired-done", past, false, false, true, context.DeadlineExceeded},
+		{"parent-cancelled", far, true, false, false, context.Canceled},
+		{"parent-cancelled-done", far, true, false, true, context.Canceled},
+		{"stopped", far, false, true, false, context.Canceled},
+		{"stopped-done", far, false, true, true, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+			defer cancel()
+			var l limitCtx
+			l.init(parent, tt.deadline)
+			var ctx context.Context = &l
+			if tt.done {
+				ctx.Done()
+			}
+			if tt.cancel {
+				cancel()
+			}
+			used := false
+			if tt.stop {
+				used = l.stop()
+				if used != tt.done {
+					t.Errorf("stop reports a real context %v, want %v", used, tt.done)
+				}
+			}
+			if d, ok := ctx.Deadline(); !ok || !d.Equal(tt.deadline) {
+				t.Errorf("Deadline() = %v, %v; want %v", d, ok, tt.deadline)
+			}
+			if got := ctx.Value(key{}); got != "v" {
+				t.Errorf("Value = %v, want the parent's", got)
+			}
+			if tt.want != nil && tt.done {
+				select {
+				case <-ctx.Done():
+				case <-time.After(10 * time.Second):
+					t.Fatal("Done not closed")
+				}
+			}
+			if err := ctx.Err(); !errors.Is(err, tt.want) || (err == nil) != (tt.want == nil) {
+				t.Errorf("Err() = %v, want %v", err, tt.want)
+			}
+			if tt.want != nil && !tt.done {
+				// Asked for after the end, Done is closed at once.
+				select {
+				case <-ctx.Done():
+				case <-time.After(10 * time.Second):
+					t.Fatal("Done not closed")
+				}
+				if err := ctx.Err(); !errors.Is(err, tt.want) {
+					t.Errorf("Err() after Done = %v, want %v", err, tt.want)
+				}
+			}
+			if !tt.stop {
+				l.stop()
+			}
+		})
+	}
+}
+
+// TestLimitCtxParentDeadline checks that the earlier of the parent's
+// deadline and the limit's is reported.
+func TestLimitCtxParentDeadline(t *testing.T) {
+	soon := time.Now().Add(time.Minute)
+	parent, cancel := context.WithDeadline(context.Background(), soon)
+	defer cancel()
+	var l limitCtx
+	l.init(parent, soon.Add(time.Hour))
+	if d, ok := l.Deadline(); !ok || !d.Equal(soon) {
+		t.Errorf("Deadline() = %v, %v; want the parent's %v", d, ok, soon)
+	}
+	l.stop()
+}
+
+// TestDeadlineIn checks that deadlineIn(d) is time.Now().Add(d), on the
+// monotonic clock and, near enough, on the wall clock.
+func TestDeadlineIn(t *testing.T) {
+	const d = 20 * time.Second
+	before := time.Now().Add(d)
+	got := deadlineIn(d)
+	after := time.Now().Add(d)
+	if got.Before(before) || got.After(after) {
+		t.Errorf("deadlineIn(%v) = %v, want between %v and %v", d, got, before, after)
+	}
+	if u := time.Until(got); u <= 0 || u > d {
+		t.Errorf("time.Until(deadlineIn(%v)) = %v", d, u)
+	}
+	if diff := got.Round(0).Sub(after.Round(0)); diff > time.Second || diff < -time.Second-d {
+		t.Errorf("wall clock of deadlineIn(%v) is %v from time.Now().Add", d, diff)
+	}
+}
