@@ -23,19 +23,16 @@ func deadlineIn(d time.Duration) time.Time {
 
 // A limitCtx is the context a check's queries get once the time limit
 // has a deadline (see evaluation.waitCtx): its parent bounded by the
-// deadline, as context.WithDeadline gives, made lazily. It lives in the
-// pooled evaluation, and the timer and channel of a real
-// context.WithDeadline are made only when a resolver asks for Done, to
-// wait: a resolver that answers at once (from memory, without looking
-// at Done) thus costs no allocation and no timer. It is safe for
-// concurrent use (prefetch goroutines share it), and the parent's
-// cancellation and values go through.
-//
-// An evaluation whose limitCtx was asked for Done is not reused (see
-// evaluation.release): whoever waits on it may keep it past the check.
+// deadline, as context.WithDeadline gives, except that the timer and
+// channel of a real context.WithDeadline are made only when a resolver
+// asks for Done, to wait: a resolver that answers at once (from memory,
+// without looking at Done) thus costs one small allocation and no timer.
+// It is safe for concurrent use (prefetch goroutines share it), the
+// parent's cancellation and values go through, and each check has its
+// own, never reused, so that a resolver may keep it past its Lookup.
 type limitCtx struct {
-	parent   context.Context
-	deadline time.Time
+	parent   context.Context // set by newLimitCtx, not changed after
+	deadline time.Time       // set by newLimitCtx, not changed after
 
 	stopped atomic.Bool // the check is over: Canceled
 	// made is set once Done has made real and cancel, which do not
@@ -46,29 +43,22 @@ type limitCtx struct {
 	mu     sync.Mutex // to make real once
 }
 
-// init sets l up for one check: parent bounded by deadline.
-func (l *limitCtx) init(parent context.Context, deadline time.Time) {
-	l.parent, l.deadline = parent, deadline
-	l.stopped.Store(false)
-	if l.made.Load() {
-		l.made.Store(false) // a Done asked for after the last check's end
-	}
+// newLimitCtx returns parent bounded by deadline, for one check.
+func newLimitCtx(parent context.Context, deadline time.Time) *limitCtx {
+	return &limitCtx{parent: parent, deadline: deadline}
 }
 
-// stop ends l with the check, as the cancel of context.WithDeadline does;
-// it reports whether l made a real context (then it may be in use
-// elsewhere, and l must not be reused).
+// stop ends l with the check, as the cancel of context.WithDeadline does,
+// releasing the timer of a real context if one was made.
 //
 // It takes no lock: Done sets made before it looks at stopped, and stop
 // sets stopped before it looks at made, so that one of them, or both,
 // cancels a real context made while the check ends.
-func (l *limitCtx) stop() (used bool) {
+func (l *limitCtx) stop() {
 	l.stopped.Store(true)
-	if !l.made.Load() {
-		return false
+	if l.made.Load() {
+		l.cancel()
 	}
-	l.cancel()
-	return true
 }
 
 // Deadline returns the earlier of the parent's deadline and l's.

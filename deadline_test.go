@@ -3,6 +3,7 @@ package spf
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -35,21 +36,16 @@ func TestLimitCtx(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
 			defer cancel()
-			var l limitCtx
-			l.init(parent, tt.deadline)
-			var ctx context.Context = &l
+			l := newLimitCtx(parent, tt.deadline)
+			var ctx context.Context = l
 			if tt.done {
 				ctx.Done()
 			}
 			if tt.cancel {
 				cancel()
 			}
-			used := false
 			if tt.stop {
-				used = l.stop()
-				if used != tt.done {
-					t.Errorf("stop reports a real context %v, want %v", used, tt.done)
-				}
+				l.stop()
 			}
 			if d, ok := ctx.Deadline(); !ok || !d.Equal(tt.deadline) {
 				t.Errorf("Deadline() = %v, %v; want %v", d, ok, tt.deadline)
@@ -91,8 +87,7 @@ func TestLimitCtxParentDeadline(t *testing.T) {
 	soon := time.Now().Add(time.Minute)
 	parent, cancel := context.WithDeadline(context.Background(), soon)
 	defer cancel()
-	var l limitCtx
-	l.init(parent, soon.Add(time.Hour))
+	l := newLimitCtx(parent, soon.Add(time.Hour))
 	if d, ok := l.Deadline(); !ok || !d.Equal(soon) {
 		t.Errorf("Deadline() = %v, %v; want the parent's %v", d, ok, soon)
 	}
@@ -114,5 +109,46 @@ func TestDeadlineIn(t *testing.T) {
 	}
 	if diff := got.Round(0).Sub(after.Round(0)); diff > time.Second || diff < -time.Second-d {
 		t.Errorf("wall clock of deadlineIn(%v) is %v from time.Now().Add", d, diff)
+	}
+}
+
+// TestLimitCtxNotReused checks that a resolver may keep the context of a
+// query past its Lookup, as one that finishes a lookup for a cache does:
+// the context stays that of its own check (its deadline and values), and
+// is cancelled once the check is over, however many checks come after.
+func TestLimitCtxNotReused(t *testing.T) {
+	var kept []context.Context
+	res := ResolverFunc(func(ctx context.Context, name string, typ RRType) (*Response, error) {
+		kept = append(kept, ctx) // without ever calling Done
+		return &Response{TXT: []string{"v=spf1 -all"}}, nil
+	})
+	ip := netip.MustParseAddr("192.0.2.1")
+	type key struct{}
+	var deadlines []time.Time
+	for i, timeout := range []time.Duration{time.Hour, 2 * time.Hour, 3 * time.Hour} {
+		c := &Checker{Resolver: res, NoPrefetch: true, Timeout: timeout}
+		ctx := context.WithValue(context.Background(), key{}, i)
+		if _, err := c.Check(ctx, ip, "mail.example.org", "a@example.org"); err != nil {
+			t.Fatal(err)
+		}
+		if len(kept) != i+1 {
+			t.Fatalf("%d queries after %d checks", len(kept), i+1)
+		}
+		d, ok := kept[i].Deadline()
+		if !ok {
+			t.Fatal("no deadline")
+		}
+		deadlines = append(deadlines, d)
+	}
+	for i, ctx := range kept {
+		if d, _ := ctx.Deadline(); !d.Equal(deadlines[i]) {
+			t.Errorf("check %d: its context's deadline became %v, was %v", i, d, deadlines[i])
+		}
+		if v := ctx.Value(key{}); v != i {
+			t.Errorf("check %d: its context's value became %v", i, v)
+		}
+		if err := ctx.Err(); !errors.Is(err, context.Canceled) {
+			t.Errorf("check %d: its context's Err() = %v after the check, want Canceled", i, err)
+		}
 	}
 }

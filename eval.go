@@ -18,13 +18,12 @@ import (
 // reused from record to record. It is the only code that queries DNS.
 //
 // Evaluations are pooled, and newEvaluation resets only what a check
-// sets: evalState, and env, whole; lim is set up by waitCtx, pf by
-// pf.init (and zeroed by release after a check that used it), and the
-// buffers are kept.
+// sets: evalState, and env, whole (the time limit's context, lim, is a
+// check's own, made by waitCtx, never reused); pf by pf.init (and zeroed
+// by release after a check that used it); and the buffers are kept.
 type evaluation struct {
 	evalState
 	env macroEnv
-	lim limitCtx // the time limit's context, once limited is set
 
 	buf []byte // macro expansion
 	// terms holds the terms of the records parsed for this check only
@@ -48,10 +47,10 @@ type evalState struct {
 	// answers without waiting on ctx.Done makes no timer (see limitCtx).
 	limit    time.Duration
 	deadline time.Time
-	limited  bool  // ctx is &lim
-	limUsed  bool  // lim made a real context: e is not reused
-	ticks    uint8 // calls of expired, which looks every 32nd
-	memory   bool  // res answers every query from memory at once
+	limited  bool      // ctx is lim
+	lim      *limitCtx // the time limit's context, once limited is set
+	ticks    uint8     // calls of expired, which looks every 32nd
+	memory   bool      // res answers every query from memory at once
 	res      Resolver
 	trace    func(Event)
 
@@ -111,7 +110,6 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 		defaultExp:    c.DefaultExplanation,
 		authenticated: true,
 		prefetch:      !c.NoPrefetch,
-		pf:            prefetcher{timer: e.pf.timer, own: e.pf.own[:0]}, // see prefetcher.arm and answered
 	}
 	if e.defaultExp == "" {
 		e.defaultExp = DefaultExplanation
@@ -164,16 +162,10 @@ func (e *evaluation) release() {
 	}
 	clear(e.ptrNames)
 	clear(e.frames[:cap(e.frames)])
-	if e.limUsed {
-		// Whoever waits on e.lim may hold it past the check: e is left
-		// to them, and its buffers go to a new evaluation.
-		n := new(evaluation)
-		n.buf, n.terms, n.ptrNames, n.frames = e.buf, e.terms, e.ptrNames, e.frames
-		evaluations.Put(n)
-		return
-	}
 	if e.pfUsed {
-		e.pf = prefetcher{}
+		// The gate's timer and the slice of answers are kept (see
+		// prefetcher.arm and answered).
+		e.pf = prefetcher{timer: e.pf.timer, own: e.pf.own[:0]}
 	}
 	evaluations.Put(e)
 }
@@ -291,7 +283,7 @@ func (e *evaluation) startClock(c *Checker, deadline *time.Time) bool {
 // has one, and hands its deadline on to the next evaluation of the check.
 func (e *evaluation) stopClock(deadline *time.Time) {
 	if e.limited {
-		e.limUsed = e.lim.stop()
+		e.lim.stop()
 	}
 	if deadline != nil {
 		*deadline = e.deadline
@@ -990,8 +982,12 @@ func (e *evaluation) waitCtx() context.Context {
 		if e.deadline.IsZero() {
 			e.deadline = deadlineIn(e.limit)
 		}
-		e.lim.init(e.ctx, e.deadline)
-		e.ctx, e.limited = &e.lim, true
+		// A limitCtx of its own for every check, never reused: a
+		// resolver may keep the context past its Lookup (a lookup
+		// left to finish for a cache, say), and must never see the
+		// next check's in it.
+		e.lim = newLimitCtx(e.ctx, e.deadline)
+		e.ctx, e.limited = e.lim, true
 	}
 	return e.ctx
 }
