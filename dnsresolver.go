@@ -65,8 +65,9 @@ const maxCNAMEHops = 16
 //     DNSResolver from then on, which keeps the random port and ID.
 //   - A query left unanswered is sent again, on the same socket with the
 //     same ID, after a retransmission timeout computed from the round
-//     trips measured (RFC 6298 section 2: SRTT + 4 RTTVAR, at least 20
-//     ms; 250 ms, at most Timeout/2, before any measure), doubled at each
+//     trips measured (RFC 6298 section 2: SRTT + 4 RTTVAR, and at least
+//     twice SRTT and 20 ms; 250 ms, at most Timeout/2, before any
+//     measure), doubled at each
 //     resending, until Timeout: a lost datagram costs a round trip or
 //     two, not the Timeout.
 //   - Identical Lookups in flight at the same time (same name and type)

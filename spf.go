@@ -274,10 +274,14 @@ type Outcome struct {
 // 7208, so results, explanations and counters are those of a sequential
 // evaluation, and the wall time is that of the longest chain of queries
 // that depend on each other. The price is queries that evaluation never
-// needed when an early term matches: at most MaxLookups term queries and,
-// for each mx or ptr term among them, MaxMXNames or MaxPTRNames address
-// queries. Those already sent when the result is known are left to
-// finish, so that a Cache keeps their answers.
+// needed when an early term matches: at most MaxLookups-1 record (TXT)
+// queries of include and redirect targets, MaxLookups-1 queries of a, mx,
+// ptr and exists terms, and for each mx or ptr term whose number is known,
+// MaxMXNames or MaxPTRNames address queries. Nothing is prefetched past an
+// ip4, ip6 or all term that matches the client, nor until a query has
+// waited longer than a fast local resolver takes to answer, and while a
+// [DNSResolver] is busy. Queries already sent when the result is known
+// are left to finish, so that a Cache keeps their answers.
 type Checker struct {
 	// Resolver answers DNS queries. If nil, a [DNSResolver] on the servers
 	// of /etc/resolv.conf is used, or a [NetResolver] where that file cannot
