@@ -113,24 +113,6 @@ func (c *Checker) receiverName() string {
 // forwarders by SPF, forwarders by PTR name. Each SPF check of a HELO name
 // or forwarder is a check_host() of its own, with its own lookup limits
 // but the check's deadline; a result other than pass, an error included,
-// trustedHELO returns helo, normalised, if it is one of
-// c.TrustedHELONames; with none set it does nothing at all.
-func (c *Checker) trustedHELO(helo string) (string, bool) {
-	if len(c.TrustedHELONames) == 0 {
-		return "", false
-	}
-	h, ok := normalizeDomain(helo)
-	if !ok {
-		return "", false
-	}
-	for _, name := range c.TrustedHELONames {
-		if n, _ := normalizeDomain(name); n == h {
-			return h, true
-		}
-	}
-	return "", false
-}
-
 // is no match.
 func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string, deadline *time.Time) *Skip {
 	ip = ip.Unmap()
@@ -160,6 +142,24 @@ func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string, 
 		return c.skipByPTR(ctx, ip, helo, sender, deadline)
 	}
 	return nil
+}
+
+// trustedHELO returns helo, normalised, if it is one of
+// c.TrustedHELONames; with none set it does nothing at all.
+func (c *Checker) trustedHELO(helo string) (string, bool) {
+	if len(c.TrustedHELONames) == 0 {
+		return "", false
+	}
+	h, ok := normalizeDomain(helo)
+	if !ok {
+		return "", false
+	}
+	for _, name := range c.TrustedHELONames {
+		if n, _ := normalizeDomain(name); n == h {
+			return h, true
+		}
+	}
+	return "", false
 }
 
 // skipByPTR finds a validated PTR name of the client (as the ptr
