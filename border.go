@@ -125,7 +125,7 @@ func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string, 
 		}
 	}
 	if h, ok := c.trustedHELO(helo); ok {
-		if o, _ := c.checkHost(ctx, ip, h, "postmaster@"+h, deadline); o.Result == Pass {
+		if o, _ := c.checkHost(ctx, ip, h, "postmaster@"+h, deadline, true); o.Result == Pass {
 			return &Skip{Reason: SkipTrustedHELO, Domain: h}
 		}
 	}
@@ -134,7 +134,7 @@ func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string, 
 		if !ok {
 			continue
 		}
-		if o, _ := c.checkHost(ctx, ip, d, sender, deadline); o.Result == Pass {
+		if o, _ := c.checkHost(ctx, ip, d, sender, deadline, true); o.Result == Pass {
 			return &Skip{Reason: SkipForwarderSPF, Domain: d}
 		}
 	}

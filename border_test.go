@@ -387,3 +387,31 @@ func TestBorderAllocs(t *testing.T) { // not parallel: AllocsPerRun
 		}
 	}
 }
+
+// TestSkipNoExplanation guards the cost of the border's own check_host()
+// runs: a trusted HELO name or forwarder that does not pass the client
+// (fail, the usual case, on every check) is checked for its result alone,
+// without the explanation a fail would otherwise expand (an allocation
+// and, with exp=, a TXT query each). The one allocation left is the
+// sender postmaster@<HELO> of the trusted HELO name's check.
+func TestSkipNoExplanation(t *testing.T) {
+	if raceDetector {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	c := &spf.Checker{
+		Resolver:          borderZone(),
+		TrustedHELONames:  []string{"mx.helo.example"},
+		TrustedForwarders: []string{"fwd.example", "mx.helo.example"},
+	}
+	ip := netip.MustParseAddr("192.0.2.100")
+	ctx := context.Background()
+	check := func() {
+		if out, err := c.Check(ctx, ip, "mx.helo.example", "a@example.com"); out.Result != spf.Pass || out.Skipped != nil {
+			t.Fatalf("Check = %v, %v, skipped %v; want pass, not skipped", out.Result, err, out.Skipped)
+		}
+	}
+	check()
+	if got := testing.AllocsPerRun(50, check); got > 1 {
+		t.Errorf("Check allocates %v times, want at most 1 (three failing border checks, no explanation)", got)
+	}
+}

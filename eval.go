@@ -58,7 +58,11 @@ type evalState struct {
 	lookups, voids                      int
 	authenticated                       bool
 	defaultExp                          string
-	local                               []Term // Checker.LocalRules (localrules.go)
+	// resultOnly is set for an evaluation whose result alone is used
+	// (the skips of border.go, the best guess): a fail gets no
+	// explanation, which would cost its expansion and an exp= query.
+	resultOnly bool
+	local      []Term // Checker.LocalRules (localrules.go)
 	// guess, if not nil, stands for the record of the checked domain (a
 	// best guess, bestguess.go): its terms are evaluated without a query
 	// for the domain's own record.
@@ -352,7 +356,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, out *Outcome, sender s
 		e.emit(Event{Kind: EventResult, Domain: d, Result: None})
 		return nil
 	}
-	r := e.checkHost(d, 0, true)
+	r := e.checkHost(d, 0, !e.resultOnly)
 	out.Result = r.result
 	out.Problem = r.err
 	out.Mechanism, out.MechanismDomain = r.mech, r.mechDomain
