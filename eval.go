@@ -68,8 +68,9 @@ type evalState struct {
 	// for the domain's own record.
 	guess []Term
 
-	ptrDone bool // ptrNames holds the validated names of the client
-	ptrLate bool // the time limit ran out while finding them
+	rev     string // the client's reverse name, once reverseName made it
+	ptrDone bool   // ptrNames holds the validated names of the client
+	ptrLate bool   // the time limit ran out while finding them
 
 	prefetch bool           // pf is in use (Checker.NoPrefetch is false)
 	pfUsed   bool           // pf.init was called
@@ -805,10 +806,14 @@ func (e *evaluation) validatedName() string {
 	return best
 }
 
-// reverseName returns the client's reverse name. It must not use e.buf:
-// %{p} asks for it in the middle of an expansion into e.buf.
+// reverseName returns the client's reverse name, made once a check for
+// all its ptr terms and %{p}. It must not use e.buf: %{p} asks for it in
+// the middle of an expansion into e.buf.
 func (e *evaluation) reverseName() string {
-	return ReverseName(e.env.ip)
+	if e.rev == "" {
+		e.rev = ReverseName(e.env.ip)
+	}
+	return e.rev
 }
 
 // isSubdomain reports whether name is domain or a subdomain of it, in

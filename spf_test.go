@@ -168,3 +168,28 @@ func TestResultText(t *testing.T) {
 		t.Error("MarshalText accepted an invalid result")
 	}
 }
+
+// TestCheckAllocsPTR: the client's reverse name is made once a check, not
+// for every ptr term, so that a check with several ptr terms answered
+// from memory allocates it alone (it was one allocation a ptr term).
+func TestCheckAllocsPTR(t *testing.T) {
+	if raceDetector {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	ip := netip.MustParseAddr("192.0.2.7")
+	z := &spftest.Zone{}
+	z.AddTXT("ptr.example", "v=spf1 ptr:a.example ptr:b.example ptr ?all")
+	z.AddPTR(spf.ReverseName(ip), "mail.ptr.example")
+	z.AddIP("mail.ptr.example", ip)
+	c := &spf.Checker{Resolver: z}
+	ctx := context.Background()
+	check := func() {
+		if out, err := c.Check(ctx, ip, "mail.ptr.example", "a@ptr.example"); out.Result != spf.Pass || out.Mechanism != "ptr" {
+			t.Fatalf("Check = %v by %q, %v; want pass by ptr", out.Result, out.Mechanism, err)
+		}
+	}
+	check()
+	if got := testing.AllocsPerRun(50, check); got != 1 {
+		t.Errorf("Check allocates %v times, want 1 (the reverse name)", got)
+	}
+}
