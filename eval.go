@@ -139,9 +139,9 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 	if len(sender) == len(local)+1+len(senderDomain) && strings.HasPrefix(sender, local) &&
 		sender[len(local)] == '@' && strings.HasSuffix(sender, senderDomain) {
 		e.env.sender = sender // already local@domain: spare the allocation
-	} else {
-		e.env.sender = local + "@" + senderDomain
 	}
+	// Otherwise (a HELO check, a null sender) %{s} is built by the first
+	// macro that asks for it: most records have none.
 	return e
 }
 
