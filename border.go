@@ -278,20 +278,18 @@ func (o *Outcome) describe() string {
 	if o.Skipped != nil {
 		return "SPF check skipped for " + escape.Comment(o.Skipped.String(), maxHeaderValue)
 	}
-	s := o.describeResult()
-	if o.LocalRule {
-		ip := o.ClientIP.String()
-		domain := escape.Comment(o.Domain, maxHeaderValue)
-		switch o.Result {
-		case Pass:
-			s = ip + " is permitted for " + domain + " by a local rule of the receiver"
-		case Fail, SoftFail:
-			s = ip + " is denied for " + domain + " by a local rule of the receiver"
-		default:
-			s = ip + " is neither permitted nor denied for " + domain + " by a local rule of the receiver"
-		}
+	if !o.LocalRule {
+		return o.describeResult()
 	}
-	return s
+	ip := o.ClientIP.String()
+	domain := escape.Comment(o.Domain, maxHeaderValue)
+	switch o.Result {
+	case Pass:
+		return ip + " is permitted for " + domain + " by a local rule of the receiver"
+	case Fail, SoftFail:
+		return ip + " is denied for " + domain + " by a local rule of the receiver"
+	}
+	return ip + " is neither permitted nor denied for " + domain + " by a local rule of the receiver"
 }
 
 // mechanismText is the mechanism= value of Received-SPF: the deciding
