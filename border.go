@@ -175,6 +175,7 @@ func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender str
 		defer e.stopClock(deadline)
 	}
 	e.ctx = ctx
+	e.trace = traceOf(ctx, e.trace) // WithTrace's too, as run does
 	names, _, err := e.clientPTR(0)
 	if err != nil {
 		return nil

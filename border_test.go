@@ -415,3 +415,35 @@ func TestSkipNoExplanation(t *testing.T) {
 		t.Errorf("Check allocates %v times, want at most 1 (three failing border checks, no explanation)", got)
 	}
 }
+
+// TestSkipByPTRWithTrace: the PTR query and validation of
+// TrustedForwarderNames are steps of the check that a context's trace
+// (WithTrace) sees as Checker.Trace does; it saw none of them.
+func TestSkipByPTRWithTrace(t *testing.T) {
+	t.Parallel()
+	var fromChecker, fromCtx []string
+	c := &spf.Checker{
+		Resolver:              borderZone(),
+		TrustedForwarderNames: []string{"fwdptr.example"},
+		Trace: func(ev spf.Event) {
+			if ev.Kind == spf.EventQuery {
+				fromChecker = append(fromChecker, ev.Type.String()+" "+ev.Name)
+			}
+		},
+	}
+	ctx := spf.WithTrace(context.Background(), func(ev spf.Event) {
+		if ev.Kind == spf.EventQuery {
+			fromCtx = append(fromCtx, ev.Type.String()+" "+ev.Name)
+		}
+	})
+	out, _ := c.Check(ctx, netip.MustParseAddr("198.51.100.20"), "mail.example.org", "a@strict.example")
+	if out.Skipped == nil || out.Skipped.Reason != spf.SkipForwarderPTR {
+		t.Fatalf("Skipped = %v, want a forwarder by PTR name", out.Skipped)
+	}
+	if len(fromChecker) != 2 {
+		t.Errorf("Checker.Trace saw queries %q, want the PTR query and its validation", fromChecker)
+	}
+	if diff := cmp.Diff(fromChecker, fromCtx); diff != "" {
+		t.Errorf("queries seen by Checker.Trace (-) and WithTrace (+):\n%s", diff)
+	}
+}
