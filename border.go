@@ -125,7 +125,9 @@ func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string, 
 		}
 	}
 	if h, ok := c.trustedHELO(helo); ok {
-		if o, _ := c.checkHost(ctx, ip, h, "postmaster@"+h, deadline, true); o.Result == Pass {
+		// The sender "" is postmaster@<h> (see checkHost), built only
+		// if a macro asks for it.
+		if o, _ := c.checkHost(ctx, ip, h, "", deadline, true); o.Result == Pass {
 			return &Skip{Reason: SkipTrustedHELO, Domain: h}
 		}
 	}
