@@ -38,6 +38,7 @@ func (c *Checker) bestGuess(ctx context.Context, out *Outcome, local, domain str
 	e := g.newEvaluation(out.ClientIP, out.HELO, out.Sender, local, domain)
 	defer e.release()
 	e.guess = c.BestGuess.Terms // evaluated as the domain's record, parsed once
+	e.resultOnly = true         // only its result is reported
 	var o Outcome
 	e.run(ctx, &g, &o, out.Sender, out.Identity, d, deadline)
 	out.Guessed, out.BestGuess = true, o.Result

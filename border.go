@@ -113,6 +113,39 @@ func (c *Checker) receiverName() string {
 // forwarders by SPF, forwarders by PTR name. Each SPF check of a HELO name
 // or forwarder is a check_host() of its own, with its own lookup limits
 // but the check's deadline; a result other than pass, an error included,
+// is no match.
+func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string, deadline *time.Time) *Skip {
+	ip = ip.Unmap()
+	if !ip.IsValid() {
+		return nil
+	}
+	for _, p := range c.TrustedRelays {
+		if p.Contains(ip) {
+			return &Skip{Reason: SkipTrustedRelay, Relay: p.Masked()}
+		}
+	}
+	if h, ok := c.trustedHELO(helo); ok {
+		// The sender "" is postmaster@<h> (see checkHost), built only
+		// if a macro asks for it.
+		if o, _ := c.checkHost(ctx, ip, h, "", deadline, true); o.Result == Pass {
+			return &Skip{Reason: SkipTrustedHELO, Domain: h}
+		}
+	}
+	for _, f := range c.TrustedForwarders {
+		d, ok := normalizeDomain(f)
+		if !ok {
+			continue
+		}
+		if o, _ := c.checkHost(ctx, ip, d, sender, deadline, true); o.Result == Pass {
+			return &Skip{Reason: SkipForwarderSPF, Domain: d}
+		}
+	}
+	if len(c.TrustedForwarderNames) > 0 {
+		return c.skipByPTR(ctx, ip, helo, sender, deadline)
+	}
+	return nil
+}
+
 // trustedHELO returns helo, normalised, if it is one of
 // c.TrustedHELONames; with none set it does nothing at all.
 func (c *Checker) trustedHELO(helo string) (string, bool) {
@@ -131,37 +164,6 @@ func (c *Checker) trustedHELO(helo string) (string, bool) {
 	return "", false
 }
 
-// is no match.
-func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string, deadline *time.Time) *Skip {
-	ip = ip.Unmap()
-	if !ip.IsValid() {
-		return nil
-	}
-	for _, p := range c.TrustedRelays {
-		if p.Contains(ip) {
-			return &Skip{Reason: SkipTrustedRelay, Relay: p.Masked()}
-		}
-	}
-	if h, ok := c.trustedHELO(helo); ok {
-		if o, _ := c.checkHost(ctx, ip, h, "postmaster@"+h, deadline); o.Result == Pass {
-			return &Skip{Reason: SkipTrustedHELO, Domain: h}
-		}
-	}
-	for _, f := range c.TrustedForwarders {
-		d, ok := normalizeDomain(f)
-		if !ok {
-			continue
-		}
-		if o, _ := c.checkHost(ctx, ip, d, sender, deadline); o.Result == Pass {
-			return &Skip{Reason: SkipForwarderSPF, Domain: d}
-		}
-	}
-	if len(c.TrustedForwarderNames) > 0 {
-		return c.skipByPTR(ctx, ip, helo, sender, deadline)
-	}
-	return nil
-}
-
 // skipByPTR finds a validated PTR name of the client (as the ptr
 // mechanism does, RFC 7208 section 5.5) that is a domain of
 // Checker.TrustedForwarderNames or under it.
@@ -175,6 +177,7 @@ func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender str
 		defer e.stopClock(deadline)
 	}
 	e.ctx = ctx
+	e.trace = traceOf(ctx, e.trace) // WithTrace's too, as run does
 	names, _, err := e.clientPTR(0)
 	if err != nil {
 		return nil
@@ -278,20 +281,18 @@ func (o *Outcome) describe() string {
 	if o.Skipped != nil {
 		return "SPF check skipped for " + escape.Comment(o.Skipped.String(), maxHeaderValue)
 	}
-	s := o.describeResult()
-	if o.LocalRule {
-		ip := o.ClientIP.String()
-		domain := escape.Comment(o.Domain, maxHeaderValue)
-		switch o.Result {
-		case Pass:
-			s = ip + " is permitted for " + domain + " by a local rule of the receiver"
-		case Fail, SoftFail:
-			s = ip + " is denied for " + domain + " by a local rule of the receiver"
-		default:
-			s = ip + " is neither permitted nor denied for " + domain + " by a local rule of the receiver"
-		}
+	if !o.LocalRule {
+		return o.describeResult()
 	}
-	return s
+	ip := o.ClientIP.String()
+	domain := escape.Comment(o.Domain, maxHeaderValue)
+	switch o.Result {
+	case Pass:
+		return ip + " is permitted for " + domain + " by a local rule of the receiver"
+	case Fail, SoftFail:
+		return ip + " is denied for " + domain + " by a local rule of the receiver"
+	}
+	return ip + " is neither permitted nor denied for " + domain + " by a local rule of the receiver"
 }
 
 // mechanismText is the mechanism= value of Received-SPF: the deciding

@@ -387,3 +387,63 @@ func TestBorderAllocs(t *testing.T) { // not parallel: AllocsPerRun
 		}
 	}
 }
+
+// TestSkipNoExplanation guards the cost of the border's own check_host()
+// runs: a trusted HELO name or forwarder that does not pass the client
+// (fail, the usual case, on every check) is checked for its result alone,
+// without the explanation a fail would otherwise expand (an allocation
+// and, with exp=, a TXT query each), nor the sender postmaster@<HELO> of
+// the trusted HELO name's check, which its record does not expand.
+func TestSkipNoExplanation(t *testing.T) {
+	if raceDetector {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	c := &spf.Checker{
+		Resolver:          borderZone(),
+		TrustedHELONames:  []string{"mx.helo.example"},
+		TrustedForwarders: []string{"fwd.example", "mx.helo.example"},
+	}
+	ip := netip.MustParseAddr("192.0.2.100")
+	ctx := context.Background()
+	check := func() {
+		if out, err := c.Check(ctx, ip, "mx.helo.example", "a@example.com"); out.Result != spf.Pass || out.Skipped != nil {
+			t.Fatalf("Check = %v, %v, skipped %v; want pass, not skipped", out.Result, err, out.Skipped)
+		}
+	}
+	check()
+	if got := testing.AllocsPerRun(50, check); got != 0 {
+		t.Errorf("Check allocates %v times, want 0 (three failing border checks, no explanation)", got)
+	}
+}
+
+// TestSkipByPTRWithTrace: the PTR query and validation of
+// TrustedForwarderNames are steps of the check that a context's trace
+// (WithTrace) sees as Checker.Trace does; it saw none of them.
+func TestSkipByPTRWithTrace(t *testing.T) {
+	t.Parallel()
+	var fromChecker, fromCtx []string
+	c := &spf.Checker{
+		Resolver:              borderZone(),
+		TrustedForwarderNames: []string{"fwdptr.example"},
+		Trace: func(ev spf.Event) {
+			if ev.Kind == spf.EventQuery {
+				fromChecker = append(fromChecker, ev.Type.String()+" "+ev.Name)
+			}
+		},
+	}
+	ctx := spf.WithTrace(context.Background(), func(ev spf.Event) {
+		if ev.Kind == spf.EventQuery {
+			fromCtx = append(fromCtx, ev.Type.String()+" "+ev.Name)
+		}
+	})
+	out, _ := c.Check(ctx, netip.MustParseAddr("198.51.100.20"), "mail.example.org", "a@strict.example")
+	if out.Skipped == nil || out.Skipped.Reason != spf.SkipForwarderPTR {
+		t.Fatalf("Skipped = %v, want a forwarder by PTR name", out.Skipped)
+	}
+	if len(fromChecker) != 2 {
+		t.Errorf("Checker.Trace saw queries %q, want the PTR query and its validation", fromChecker)
+	}
+	if diff := cmp.Diff(fromChecker, fromCtx); diff != "" {
+		t.Errorf("queries seen by Checker.Trace (-) and WithTrace (+):\n%s", diff)
+	}
+}

@@ -58,14 +58,19 @@ type evalState struct {
 	lookups, voids                      int
 	authenticated                       bool
 	defaultExp                          string
-	local                               []Term // Checker.LocalRules (localrules.go)
+	// resultOnly is set for an evaluation whose result alone is used
+	// (the skips of border.go, the best guess): a fail gets no
+	// explanation, which would cost its expansion and an exp= query.
+	resultOnly bool
+	local      []Term // Checker.LocalRules (localrules.go)
 	// guess, if not nil, stands for the record of the checked domain (a
 	// best guess, bestguess.go): its terms are evaluated without a query
 	// for the domain's own record.
 	guess []Term
 
-	ptrDone bool // ptrNames holds the validated names of the client
-	ptrLate bool // the time limit ran out while finding them
+	rev     string // the client's reverse name, once reverseName made it
+	ptrDone bool   // ptrNames holds the validated names of the client
+	ptrLate bool   // the time limit ran out while finding them
 
 	prefetch bool           // pf is in use (Checker.NoPrefetch is false)
 	pfUsed   bool           // pf.init was called
@@ -134,9 +139,9 @@ func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain
 	if len(sender) == len(local)+1+len(senderDomain) && strings.HasPrefix(sender, local) &&
 		sender[len(local)] == '@' && strings.HasSuffix(sender, senderDomain) {
 		e.env.sender = sender // already local@domain: spare the allocation
-	} else {
-		e.env.sender = local + "@" + senderDomain
 	}
+	// Otherwise (a HELO check, a null sender) %{s} is built by the first
+	// macro that asks for it: most records have none.
 	return e
 }
 
@@ -352,7 +357,7 @@ func (e *evaluation) run(ctx context.Context, c *Checker, out *Outcome, sender s
 		e.emit(Event{Kind: EventResult, Domain: d, Result: None})
 		return nil
 	}
-	r := e.checkHost(d, 0, true)
+	r := e.checkHost(d, 0, !e.resultOnly)
 	out.Result = r.result
 	out.Problem = r.err
 	out.Mechanism, out.MechanismDomain = r.mech, r.mechDomain
@@ -801,10 +806,14 @@ func (e *evaluation) validatedName() string {
 	return best
 }
 
-// reverseName returns the client's reverse name. It must not use e.buf:
-// %{p} asks for it in the middle of an expansion into e.buf.
+// reverseName returns the client's reverse name, made once a check for
+// all its ptr terms and %{p}. It must not use e.buf: %{p} asks for it in
+// the middle of an expansion into e.buf.
 func (e *evaluation) reverseName() string {
-	return ReverseName(e.env.ip)
+	if e.rev == "" {
+		e.rev = ReverseName(e.env.ip)
+	}
+	return e.rev
 }
 
 // isSubdomain reports whether name is domain or a subdomain of it, in

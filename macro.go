@@ -90,7 +90,7 @@ func parseMacro(m string, expText bool) (letter byte, keep int, reverse bool, de
 
 // A macroEnv holds what macros expand to (RFC 7208 section 7.3).
 type macroEnv struct {
-	sender string // s: the <sender>, local-part "@" domain
+	sender string // s: the <sender>, local-part "@" domain; "" until senderValue builds it
 	local  string // l: local-part of <sender>
 	// nonASCIILocal: local holds non-ASCII characters, so that a term
 	// using l or s matches nothing (RFC 8616 section 4).
@@ -247,7 +247,7 @@ func (e *macroEnv) prependMacro(w *window, m string) {
 func (e *macroEnv) value(letter byte) string {
 	switch letter {
 	case 's':
-		return e.sender
+		return e.senderValue()
 	case 'l':
 		return e.local
 	case 'o':
@@ -267,6 +267,15 @@ func (e *macroEnv) value(letter byte) string {
 		return e.receiver
 	}
 	return ""
+}
+
+// senderValue returns %{s}, local-part "@" domain, built the first time
+// it is asked for where newEvaluation did not have it as a string.
+func (e *macroEnv) senderValue() string {
+	if e.sender == "" {
+		e.sender = e.local + "@" + e.senderDomain
+	}
+	return e.sender
 }
 
 // computedValue appends to dst the value of the macro letters i, c and t,

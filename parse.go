@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/spf-go/spf/internal/domain"
@@ -49,7 +50,7 @@ func (k Kind) String() string {
 	if k > 0 && int(k) < len(kindNames) {
 		return kindNames[k]
 	}
-	return "Kind(" + itoa(int(k)) + ")"
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // IsMechanism reports whether k is a mechanism rather than a modifier.
@@ -172,7 +173,7 @@ func (t *Term) appendTo(b *strings.Builder) {
 		b.WriteString(t.Network.Addr().String())
 		if t.Network.Bits() != t.Network.Addr().BitLen() {
 			b.WriteByte('/')
-			b.WriteString(itoa(t.Network.Bits()))
+			b.WriteString(strconv.Itoa(t.Network.Bits()))
 		}
 		return
 	}
@@ -183,11 +184,11 @@ func (t *Term) appendTo(b *strings.Builder) {
 	if t.Kind == KindA || t.Kind == KindMX {
 		if t.CIDR4 != 32 {
 			b.WriteByte('/')
-			b.WriteString(itoa(int(t.CIDR4)))
+			b.WriteString(strconv.Itoa(int(t.CIDR4)))
 		}
 		if t.CIDR6 != 128 {
 			b.WriteString("//")
-			b.WriteString(itoa(int(t.CIDR6)))
+			b.WriteString(strconv.Itoa(int(t.CIDR6)))
 		}
 	}
 }

@@ -152,8 +152,8 @@ func (o *Outcome) envelopeFrom() string {
 
 // describeResult says in plain words what the check found, as the comments of
 // Received-SPF and Authentication-Results and the replies of a [Verdict]
-// write it. The words taken from the outcome are safe for a comment (see
-// commentText).
+// write it. The words taken from the outcome are safe for a comment (made so by
+// escape.Comment).
 func (o *Outcome) describeResult() string {
 	d := o.Domain
 	if d == "" {

@@ -38,7 +38,7 @@ func (t RRType) String() string {
 	case TypeAAAA:
 		return "AAAA"
 	}
-	return "TYPE" + itoa(int(t))
+	return "TYPE" + strconv.Itoa(int(t))
 }
 
 // A Response is the answer to one DNS query, reduced to what SPF needs.
@@ -266,29 +266,6 @@ type timeoutError struct{ name string }
 func (e *timeoutError) Error() string   { return "spf: DNS query for " + e.name + " timed out" }
 func (e *timeoutError) Timeout() bool   { return true }
 func (e *timeoutError) Temporary() bool { return true }
-
-// itoa formats small non-negative integers without fmt.
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
-}
 
 // ReverseName returns the name under which PTR records for addr are
 // published: "4.3.2.1.in-addr.arpa" for 1.2.3.4, nibbles under ip6.arpa

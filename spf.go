@@ -425,12 +425,14 @@ func (c *Checker) CheckHELO(ctx context.Context, ip netip.Addr, helo string) (ou
 // outcome's HELO is empty and its Identity IdentityMailFrom. The sender is
 // taken as [Checker.Check] takes it.
 func (c *Checker) CheckHost(ctx context.Context, ip netip.Addr, domain, sender string) (Outcome, error) {
-	return c.checkHost(ctx, ip, domain, sender, nil)
+	return c.checkHost(ctx, ip, domain, sender, nil, false)
 }
 
 // checkHost is CheckHost with the deadline of the check it is part of
-// (see evaluation.startClock), nil for a check of its own.
-func (c *Checker) checkHost(ctx context.Context, ip netip.Addr, domain, sender string, deadline *time.Time) (Outcome, error) {
+// (see evaluation.startClock), nil for a check of its own. resultOnly is
+// for a check made for its result alone (the skips of border.go): its
+// outcome then has no Explanation.
+func (c *Checker) checkHost(ctx context.Context, ip netip.Addr, domain, sender string, deadline *time.Time, resultOnly bool) (Outcome, error) {
 	sender = trimAngles(sender)
 	if err := senderError(sender); err != nil {
 		return c.invalidInput(ip, "", sender, err)
@@ -440,6 +442,7 @@ func (c *Checker) checkHost(ctx context.Context, ip netip.Addr, domain, sender s
 		local, senderDomain = "postmaster", domain
 	}
 	e := c.newEvaluation(ip, "", sender, local, senderDomain)
+	e.resultOnly = resultOnly
 	var out Outcome
 	err := e.run(ctx, c, &out, sender, IdentityMailFrom, domain, deadline)
 	e.release()

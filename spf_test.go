@@ -168,3 +168,59 @@ func TestResultText(t *testing.T) {
 		t.Error("MarshalText accepted an invalid result")
 	}
 }
+
+// TestCheckAllocsPTR: the client's reverse name is made once a check, not
+// for every ptr term, so that a check with several ptr terms answered
+// from memory allocates it alone (it was one allocation a ptr term).
+func TestCheckAllocsPTR(t *testing.T) {
+	if raceDetector {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	ip := netip.MustParseAddr("192.0.2.7")
+	z := &spftest.Zone{}
+	z.AddTXT("ptr.example", "v=spf1 ptr:a.example ptr:b.example ptr ?all")
+	z.AddPTR(spf.ReverseName(ip), "mail.ptr.example")
+	z.AddIP("mail.ptr.example", ip)
+	c := &spf.Checker{Resolver: z}
+	ctx := context.Background()
+	check := func() {
+		if out, err := c.Check(ctx, ip, "mail.ptr.example", "a@ptr.example"); out.Result != spf.Pass || out.Mechanism != "ptr" {
+			t.Fatalf("Check = %v by %q, %v; want pass by ptr", out.Result, out.Mechanism, err)
+		}
+	}
+	check()
+	if got := testing.AllocsPerRun(50, check); got != 1 {
+		t.Errorf("Check allocates %v times, want 1 (the reverse name)", got)
+	}
+}
+
+// TestCheckHELOAllocs: a HELO check, and the check of a null sender, whose
+// %{s} is postmaster@<HELO>, build that sender only for a macro that
+// expands it, so that answered from memory they allocate nothing (they
+// allocated it on every check); and %{s} still expands to it.
+func TestCheckHELOAllocs(t *testing.T) {
+	ip := netip.MustParseAddr("192.0.2.9")
+	z := &spftest.Zone{}
+	z.AddTXT("mail.helo.example", "v=spf1 ip4:192.0.2.0/24 -all exp=why.helo.example")
+	z.AddTXT("why.helo.example", "%{s} %{l} %{o}")
+	c := &spf.Checker{Resolver: z}
+	ctx := context.Background()
+	out, _ := c.CheckHELO(ctx, netip.MustParseAddr("203.0.113.9"), "mail.helo.example")
+	if want := "postmaster@mail.helo.example postmaster mail.helo.example"; out.Result != spf.Fail || out.Explanation != want {
+		t.Errorf("CheckHELO = %v, explanation %q; want fail, %q", out.Result, out.Explanation, want)
+	}
+	if raceDetector {
+		return // allocation counts mean nothing under the race detector
+	}
+	for name, check := range map[string]func() (spf.Outcome, error){
+		"helo":        func() (spf.Outcome, error) { return c.CheckHELO(ctx, ip, "mail.helo.example") },
+		"null sender": func() (spf.Outcome, error) { return c.Check(ctx, ip, "mail.helo.example", "<>") },
+	} {
+		if out, err := check(); out.Result != spf.Pass {
+			t.Fatalf("%s: %v, %v; want pass", name, out.Result, err)
+		}
+		if got := testing.AllocsPerRun(50, func() { check() }); got != 0 {
+			t.Errorf("%s: check allocates %v times, want 0", name, got)
+		}
+	}
+}

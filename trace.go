@@ -2,6 +2,7 @@ package spf
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -40,7 +41,7 @@ func (k EventKind) String() string {
 	case EventResult:
 		return "result"
 	}
-	return "EventKind(" + itoa(int(k)) + ")"
+	return "EventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // An Event is one step of an evaluation, passed to [Checker.Trace] and
