@@ -643,7 +643,10 @@ func (p *prefetcher) sentBefore(f *flight) *flight {
 	return nil
 }
 
-// sent reports whether a query was ever sent in the background.
+// sent reports whether prefetching made flights: then a query may have
+// been sent in the background, and its goroutine may still use p after
+// the check (flights made only for answers evaluation had count too, which
+// errs on the safe side).
 func (p *prefetcher) sent() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
