@@ -282,14 +282,8 @@ func (c *Cache) init() {
 		if c.now != nil {
 			c.start = c.now()
 		}
-		maxEntries := c.MaxEntries
-		if maxEntries <= 0 {
-			maxEntries = DefaultCacheEntries
-		}
-		maxBytes := c.MaxBytes
-		if maxBytes <= 0 {
-			maxBytes = DefaultCacheBytes
-		}
+		maxEntries := orDefault(c.MaxEntries, DefaultCacheEntries)
+		maxBytes := orDefault(c.MaxBytes, DefaultCacheBytes)
 		n := 1
 		for n < maxCacheShards && n*1024 <= maxEntries && 2*n*minShardBytes <= maxBytes {
 			n *= 2

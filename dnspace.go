@@ -94,7 +94,7 @@ func (p *pacer) sample(d time.Duration) {
 	if p.srtt == 0 {
 		p.srtt, p.rttvar = d, d/2
 	} else {
-		p.rttvar += (abs(p.srtt-d) - p.rttvar) / 4
+		p.rttvar += ((p.srtt - d).Abs() - p.rttvar) / 4
 		p.srtt += (d - p.srtt) / 8
 	}
 	p.mu.Unlock()
@@ -240,11 +240,4 @@ func (c *calls) do(ctx context.Context, r *DNSResolver, name string, typ RRType)
 // isContextError reports whether err is a context's end.
 func isContextError(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
-func abs(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
 }

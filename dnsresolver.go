@@ -171,12 +171,8 @@ func (r *DNSResolver) lookup(ctx context.Context, name string, typ RRType) (*Res
 	if timeout <= 0 {
 		timeout = DefaultDNSTimeout
 	}
-	attempts := r.Attempts
-	if attempts <= 0 {
-		attempts = DefaultDNSAttempts
-	}
 	var last error
-	for range attempts {
+	for range orDefault(r.Attempts, DefaultDNSAttempts) {
 		for _, server := range servers {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -227,9 +223,7 @@ func (q *question) set(name string, typ RRType) bool {
 }
 
 // String returns the name without its trailing dot, for errors.
-func (q *question) String() string {
-	return string(q.name.Data[:max(int(q.name.Length)-1, 0)])
-}
+func (q *question) String() string { return nameString(&q.name) }
 
 // randomCase flips the case of the name's ASCII letters at random (DNS
 // 0x20, draft-vixie-dnsext-dns0x20) and returns how many letters the
@@ -311,10 +305,7 @@ var buffers = sync.Pool{New: func() any {
 // answer is truncated. It returns the answer reduced to a Response for
 // NOERROR and NXDOMAIN, or else (resp nil) the answer's error code.
 func (r *DNSResolver) exchange(ctx context.Context, server string, q *question, timeout time.Duration) (resp *Response, rcode int, err error) {
-	deadline := time.Now().Add(timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
+	deadline := exchangeDeadline(ctx, timeout)
 	bp := buffers.Get().(*[]byte)
 	defer buffers.Put(bp)
 	query, answer := (*bp)[:0:maxQuerySize], (*bp)[maxQuerySize:]
@@ -333,16 +324,11 @@ func (r *DNSResolver) exchange(ctx context.Context, server string, q *question, 
 	n, err := r.exchangeUDP(ctx, server, query, answer, id, &sent, deadline, shared)
 	if errors.Is(err, errTruncated) {
 		network = "tcp"
-		// RFC 7766: the TCP connection gets a Timeout of its own.
-		deadline = time.Now().Add(timeout)
-		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-			deadline = d
-		}
+		// RFC 7766: the TCP connection gets a Timeout of its own, and
+		// the query a new ID (the first two bytes of its header).
 		id = uint16(rand.Uint32())
-		if query, err = appendQuery(query[:0], id, &sent); err != nil {
-			return nil, 0, err
-		}
-		answer, err = exchangeTCP(ctx, server, query, id, &sent, deadline)
+		binary.BigEndian.PutUint16(query, id)
+		answer, err = exchangeTCP(ctx, server, query, id, &sent, exchangeDeadline(ctx, timeout))
 		n = len(answer)
 	}
 	if sent.folded {
@@ -356,6 +342,16 @@ func (r *DNSResolver) exchange(ctx context.Context, server string, q *question, 
 		return nil, 0, queryError(q, network, server, err)
 	}
 	return readAnswer(answer[:n], q)
+}
+
+// exchangeDeadline returns when an exchange begun now with the given
+// timeout must end: after timeout, or at ctx's deadline if sooner.
+func exchangeDeadline(ctx context.Context, timeout time.Duration) time.Time {
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return deadline
 }
 
 // appendQuery appends to buf the query for q with the given ID, recursion
@@ -533,7 +529,7 @@ func answers(msg []byte, id uint16, q *question) (dnsmessage.Header, bool) {
 		return h, false
 	}
 	if a.Name.Data != q.name.Data {
-		same := equalFold(string(a.Name.Data[:a.Name.Length]), string(q.name.Data[:q.name.Length]))
+		same := equalName(&a.Name, &q.name)
 		if !same || q.randomized {
 			q.folded = q.folded || same
 			return h, false

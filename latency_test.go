@@ -34,6 +34,13 @@ var latencyScenarios = []struct {
 
 var clientNames = [3]string{"early", "late", "none"}
 
+// prefetchModes are the two ways the benchmarks run checks: a name for
+// each, and the Checker's NoPrefetch.
+var prefetchModes = []struct {
+	name       string
+	noPrefetch bool
+}{{"prefetch", false}, {"sequential", true}}
+
 func loadLatencyZone(tb testing.TB, name string) *spftest.Zone {
 	tb.Helper()
 	f, err := os.Open(filepath.Join("testdata", "latency", name))
@@ -133,12 +140,9 @@ func BenchmarkLatency(b *testing.B) {
 			ip := netip.MustParseAddr(client)
 			rounds, seqQ := criticalPath(b, z, ip, sc.sender)
 			r := row{name: strings.TrimSuffix(sc.zone, ".zone") + "/" + clientNames[i], bound: time.Duration(rounds) * latencyDelay, seqQ: float64(seqQ)}
-			for _, noPrefetch := range []bool{false, true} {
-				mode := "prefetch"
-				if noPrefetch {
-					mode = "sequential"
-				}
-				b.Run(r.name+"/"+mode, func(b *testing.B) {
+			for _, mode := range prefetchModes {
+				noPrefetch := mode.noPrefetch
+				b.Run(r.name+"/"+mode.name, func(b *testing.B) {
 					var total time.Duration
 					var queries int64
 					// No cache: every check is cold.

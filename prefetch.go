@@ -296,7 +296,10 @@ func (p *prefetcher) fire() {
 	defer p.armed.Done()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.armTerms != nil && p.root == nil && !p.closed && p.peek == nil {
+	if p.armTerms == nil {
+		return
+	}
+	if p.root == nil && !p.closed && p.peek == nil {
 		// The walk must not send the query evaluation waits for:
 		// it is a flight of evaluation's, which answered completes.
 		p.initFlights()
@@ -305,9 +308,7 @@ func (p *prefetcher) fire() {
 			p.flights[p.armKey] = p.ownFlight
 		}
 	}
-	if p.armTerms != nil {
-		p.beginLocked(p.armEnv, p.armTerms)
-	}
+	p.beginLocked(p.armEnv, p.armTerms)
 }
 
 // newNode returns the record of domain env.domain with the targets of its
@@ -642,7 +643,10 @@ func (p *prefetcher) sentBefore(f *flight) *flight {
 	return nil
 }
 
-// sent reports whether a query was ever sent in the background.
+// sent reports whether prefetching made flights: then a query may have
+// been sent in the background, and its goroutine may still use p after
+// the check (flights made only for answers evaluation had count too, which
+// errs on the safe side).
 func (p *prefetcher) sent() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -25,12 +25,9 @@ func BenchmarkPrefetchIdle(b *testing.B) {
 		srv := spftest.NewServer(b, z)
 		ip := netip.MustParseAddr(sc.clients[2])
 		name := strings.TrimSuffix(sc.zone, ".zone")
-		for _, noPrefetch := range []bool{false, true} {
-			mode := "prefetch"
-			if noPrefetch {
-				mode = "sequential"
-			}
-			b.Run(name+"/"+mode, func(b *testing.B) {
+		for _, mode := range prefetchModes {
+			noPrefetch := mode.noPrefetch
+			b.Run(name+"/"+mode.name, func(b *testing.B) {
 				res := &spf.DNSResolver{Servers: []string{srv.Addr}, Timeout: 2 * time.Second}
 				c := &spf.Checker{Resolver: res, NoPrefetch: noPrefetch}
 				c.Check(ctx, ip, "client.example", sc.sender) // measure the round trips

@@ -88,12 +88,9 @@ func BenchmarkThroughput(b *testing.B) {
 		z := copiedLatencyZone(b, sc.zone, throughputCopies)
 		srv := spftest.NewServer(b, z)
 		name := strings.TrimSuffix(sc.zone, ".zone")
-		for _, noPrefetch := range []bool{false, true} {
-			mode := "prefetch"
-			if noPrefetch {
-				mode = "sequential"
-			}
-			b.Run(name+"/"+mode, func(b *testing.B) {
+		for _, mode := range prefetchModes {
+			noPrefetch := mode.noPrefetch
+			b.Run(name+"/"+mode.name, func(b *testing.B) {
 				res := &spf.DNSResolver{Servers: []string{srv.Addr}, Timeout: 2 * time.Second, Attempts: 2}
 				c := &spf.Checker{Resolver: res, NoPrefetch: noPrefetch}
 				check := func(i int) spf.Outcome {
