@@ -150,6 +150,10 @@ func fieldNameEnd(s string) int {
 type token struct {
 	kind byte // 'w' word, 'c' comment, ';'
 	text string
+	// v[end:glued] is the text glued to the token (see tokenize), added
+	// to text once at the end: adding each piece as it comes copies the
+	// text again for every "()" and is quadratic in the field's length.
+	end, glued int
 }
 
 // tokenize splits v into tokens. Quoted strings and angle addresses
@@ -171,7 +175,7 @@ func tokenize(v string) ([]token, error) {
 		case isSpace(c):
 			i++
 		case c == ';':
-			toks = append(toks, token{';', ";"})
+			toks = append(toks, token{kind: ';', text: ";"})
 			i++
 		case c == '(':
 			glued := len(toks) > 0 && toks[len(toks)-1].kind != ';' && !isSpace(v[i-1])
@@ -183,7 +187,7 @@ func tokenize(v string) ([]token, error) {
 				if err := miss(); err != nil {
 					return nil, err
 				}
-				toks[len(toks)-1].text += "("
+				toks[len(toks)-1].glued = i + 1
 				i++
 				continue
 			case err != nil:
@@ -192,9 +196,9 @@ func tokenize(v string) ([]token, error) {
 				// A comment glued to what comes before is part of it:
 				// MTAs put white space before their comments, and a
 				// client can put "x(authenticated)" in its HELO name.
-				toks[len(toks)-1].text += v[i : end+1]
+				toks[len(toks)-1].glued = end + 1
 			default:
-				toks = append(toks, token{'c', collapse(v[i+1 : end])})
+				toks = append(toks, token{kind: 'c', text: collapse(v[i+1 : end]), end: end + 1, glued: end + 1})
 			}
 			i = end + 1
 		default:
@@ -219,8 +223,14 @@ func tokenize(v string) ([]token, error) {
 				}
 				j++
 			}
-			toks = append(toks, token{'w', v[i:min(j, len(v))]})
+			j = min(j, len(v))
+			toks = append(toks, token{kind: 'w', text: v[i:j], end: j, glued: j})
 			i = j
+		}
+	}
+	for k := range toks {
+		if t := &toks[k]; t.glued > t.end {
+			t.text += v[t.end:t.glued]
 		}
 	}
 	return toks, nil
