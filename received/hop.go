@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/spf-go/spf/internal/domain"
 )
 
 // Limits on hostile input. A field longer than MaxFieldLen bytes is
@@ -337,7 +339,7 @@ func buildHop(toks []token) (h Hop, ok bool) {
 			}
 			continue
 		case 'c':
-			lc := asciiLower(t.text)
+			lc := domain.Fold(t.text)
 			switch {
 			case strings.HasPrefix(lc, "exim "):
 				exim = true
@@ -468,7 +470,8 @@ func fromHop(h *Hop, word string, coms []string, exim bool) {
 		// helo=name)", "(port=41234 helo=[192.168.1.5])"); taken out
 		// before the address is looked for.
 		eximHELO := false
-		if i := strings.Index(asciiLower(c), "helo="); i >= 0 {
+		// Fold changes no length, so i indexes c too.
+		if i := strings.Index(domain.Fold(c), "helo="); i >= 0 {
 			rest := c[i+5:]
 			end := strings.IndexAny(rest, " \t")
 			if end < 0 {
@@ -488,7 +491,7 @@ func fromHop(h *Hop, word string, coms []string, exim bool) {
 			}
 			h.IP = a
 			before := strings.TrimSpace(c[:open])
-			if strings.HasPrefix(asciiLower(before), "ident:") {
+			if strings.HasPrefix(domain.Fold(before), "ident:") {
 				before = "" // Sendmail "(IDENT:user@[ip])"
 			}
 			switch {
@@ -518,14 +521,7 @@ func fromHop(h *Hop, word string, coms []string, exim bool) {
 // write when there is none.
 func rdnsName(s string) string {
 	s = strings.TrimSuffix(s, ".")
-	switch asciiLower(s) {
-	case "unknown", "", "localhost.localdomain":
-		if strings.EqualFold(s, "localhost.localdomain") {
-			return s
-		}
-		return ""
-	}
-	if strings.HasPrefix(s, "[") {
+	if s == "" || s[0] == '[' || strings.EqualFold(s, "unknown") {
 		return ""
 	}
 	return s
@@ -586,17 +582,4 @@ func authProtocol(with string) bool {
 		return true
 	}
 	return false
-}
-
-// asciiLower returns s with ASCII upper-case letters made lower case and
-// every other byte kept, so that indexes into it are indexes into s
-// (strings.ToLower changes lengths on invalid UTF-8 and some runes).
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
