@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/spf-go/spf/internal/domain"
 )
 
 // Limits on hostile input. A field longer than MaxFieldLen bytes is
@@ -150,6 +152,10 @@ func fieldNameEnd(s string) int {
 type token struct {
 	kind byte // 'w' word, 'c' comment, ';'
 	text string
+	// v[end:glued] is the text glued to the token (see tokenize), added
+	// to text once at the end: adding each piece as it comes copies the
+	// text again for every "()" and is quadratic in the field's length.
+	end, glued int
 }
 
 // tokenize splits v into tokens. Quoted strings and angle addresses
@@ -171,7 +177,7 @@ func tokenize(v string) ([]token, error) {
 		case isSpace(c):
 			i++
 		case c == ';':
-			toks = append(toks, token{';', ";"})
+			toks = append(toks, token{kind: ';', text: ";"})
 			i++
 		case c == '(':
 			glued := len(toks) > 0 && toks[len(toks)-1].kind != ';' && !isSpace(v[i-1])
@@ -183,7 +189,7 @@ func tokenize(v string) ([]token, error) {
 				if err := miss(); err != nil {
 					return nil, err
 				}
-				toks[len(toks)-1].text += "("
+				toks[len(toks)-1].glued = i + 1
 				i++
 				continue
 			case err != nil:
@@ -192,9 +198,9 @@ func tokenize(v string) ([]token, error) {
 				// A comment glued to what comes before is part of it:
 				// MTAs put white space before their comments, and a
 				// client can put "x(authenticated)" in its HELO name.
-				toks[len(toks)-1].text += v[i : end+1]
+				toks[len(toks)-1].glued = end + 1
 			default:
-				toks = append(toks, token{'c', collapse(v[i+1 : end])})
+				toks = append(toks, token{kind: 'c', text: collapse(v[i+1 : end]), end: end + 1, glued: end + 1})
 			}
 			i = end + 1
 		default:
@@ -219,8 +225,14 @@ func tokenize(v string) ([]token, error) {
 				}
 				j++
 			}
-			toks = append(toks, token{'w', v[i:min(j, len(v))]})
+			j = min(j, len(v))
+			toks = append(toks, token{kind: 'w', text: v[i:j], end: j, glued: j})
 			i = j
+		}
+	}
+	for k := range toks {
+		if t := &toks[k]; t.glued > t.end {
+			t.text += v[t.end:t.glued]
 		}
 	}
 	return toks, nil
@@ -327,7 +339,7 @@ func buildHop(toks []token) (h Hop, ok bool) {
 			}
 			continue
 		case 'c':
-			lc := asciiLower(t.text)
+			lc := domain.Fold(t.text)
 			switch {
 			case strings.HasPrefix(lc, "exim "):
 				exim = true
@@ -458,7 +470,8 @@ func fromHop(h *Hop, word string, coms []string, exim bool) {
 		// helo=name)", "(port=41234 helo=[192.168.1.5])"); taken out
 		// before the address is looked for.
 		eximHELO := false
-		if i := strings.Index(asciiLower(c), "helo="); i >= 0 {
+		// Fold changes no length, so i indexes c too.
+		if i := strings.Index(domain.Fold(c), "helo="); i >= 0 {
 			rest := c[i+5:]
 			end := strings.IndexAny(rest, " \t")
 			if end < 0 {
@@ -478,7 +491,7 @@ func fromHop(h *Hop, word string, coms []string, exim bool) {
 			}
 			h.IP = a
 			before := strings.TrimSpace(c[:open])
-			if strings.HasPrefix(asciiLower(before), "ident:") {
+			if strings.HasPrefix(domain.Fold(before), "ident:") {
 				before = "" // Sendmail "(IDENT:user@[ip])"
 			}
 			switch {
@@ -508,14 +521,7 @@ func fromHop(h *Hop, word string, coms []string, exim bool) {
 // write when there is none.
 func rdnsName(s string) string {
 	s = strings.TrimSuffix(s, ".")
-	switch asciiLower(s) {
-	case "unknown", "", "localhost.localdomain":
-		if strings.EqualFold(s, "localhost.localdomain") {
-			return s
-		}
-		return ""
-	}
-	if strings.HasPrefix(s, "[") {
+	if s == "" || s[0] == '[' || strings.EqualFold(s, "unknown") {
 		return ""
 	}
 	return s
@@ -576,17 +582,4 @@ func authProtocol(with string) bool {
 		return true
 	}
 	return false
-}
-
-// asciiLower returns s with ASCII upper-case letters made lower case and
-// every other byte kept, so that indexes into it are indexes into s
-// (strings.ToLower changes lengths on invalid UTF-8 and some runes).
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }

@@ -144,12 +144,8 @@ func parseReceiver(n *yaml.Node) (*Receiver, error) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i].Value, n.Content[i+1]
 		list := func() ([]string, error) {
-			vals := []*yaml.Node{val}
-			if val.Kind == yaml.SequenceNode {
-				vals = val.Content
-			}
 			var out []string
-			for _, v := range vals {
+			for _, v := range items(val) {
 				if v.Kind != yaml.ScalarNode {
 					return nil, fmt.Errorf("line %d: %s takes scalars", v.Line, key)
 				}
@@ -274,6 +270,15 @@ func parseScenario(n *yaml.Node) (Scenario, error) {
 	return sc, nil
 }
 
+// items returns the items of a sequence node, or n alone: a key that
+// takes a list takes a single value too.
+func items(n *yaml.Node) []*yaml.Node {
+	if n.Kind == yaml.SequenceNode {
+		return n.Content
+	}
+	return []*yaml.Node{n}
+}
+
 func parseTest(name string, n *yaml.Node) (SuiteTest, error) {
 	t := SuiteTest{Name: name}
 	if n.Kind != yaml.MappingNode {
@@ -307,11 +312,7 @@ func parseTest(name string, n *yaml.Node) (SuiteTest, error) {
 		case "allowed":
 			t.Allowed = val.Value
 		case "result":
-			vals := []*yaml.Node{val}
-			if val.Kind == yaml.SequenceNode {
-				vals = val.Content
-			}
-			for _, v := range vals {
+			for _, v := range items(val) {
 				r, err := spf.ParseResult(v.Value)
 				if err != nil {
 					return t, fmt.Errorf("test %s: line %d: %w", name, v.Line, err)

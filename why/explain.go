@@ -255,13 +255,12 @@ func (e *Explanation) readEvents(out *spf.Outcome, events []spf.Event) {
 			if ev.Depth != 0 {
 				continue
 			}
-			if n := ev.Lookups - spent; n > 0 || strings.HasPrefix(strings.ToLower(ev.Term), "redirect=") {
-				if strings.HasPrefix(strings.ToLower(ev.Term), "redirect=") {
+			isRedirect := len(ev.Term) >= 9 && strings.EqualFold(ev.Term[:9], "redirect=")
+			if n := ev.Lookups - spent; (n > 0 || isRedirect) && len(e.Spend) < 64 {
+				if isRedirect {
 					redirect = len(e.Spend)
 				}
-				if len(e.Spend) < 64 {
-					e.Spend = append(e.Spend, Spend{Term: clean(ev.Term, maxName), Domain: clean(ev.Domain, maxName), Lookups: n})
-				}
+				e.Spend = append(e.Spend, Spend{Term: clean(ev.Term, maxName), Domain: clean(ev.Domain, maxName), Lookups: n})
 			}
 			spent = ev.Lookups
 		}

@@ -242,10 +242,7 @@ func (h *Handler) explain(ctx context.Context, q Query) (*Explanation, error) {
 	default:
 		return nil, errBusy
 	}
-	cctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
-	e, _ := Explain(cctx, &h.checker, q)
-	cancel()
-	<-h.checks
+	e := h.check(ctx, q)
 	if ctx.Err() != nil {
 		// The client went away and cut the check short: its temperror
 		// says nothing of the domain and must not be served to others.
@@ -264,6 +261,17 @@ func (h *Handler) explain(ctx context.Context, q Query) (*Explanation, error) {
 		delete(h.cache, last.Value.(*cacheEntry).key)
 	}
 	return e, nil
+}
+
+// check runs one check in a slot of h.checks already taken, and gives
+// the slot back even if the check panics (net/http recovers the panic of
+// a request, and a slot lost with each would soon refuse every check).
+func (h *Handler) check(ctx context.Context, q Query) *Explanation {
+	defer func() { <-h.checks }()
+	ctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
+	defer cancel()
+	e, _ := Explain(ctx, &h.checker, q)
+	return e
 }
 
 // clientAddr returns the address r is rate-limited by: an IPv6 address's

@@ -66,14 +66,18 @@ func HeaderQuoted(s string, limit int) string {
 // "(", ")", "\" and `"` replaced by "?", since common readers do not
 // unquote; it is quoted unless it is a token.
 func AuthResValue(s string, limit int) string {
-	b := []byte(Printable(s, limit))
+	s = Printable(s, limit)
+	if isToken(s) {
+		return s // a token holds none of the characters replaced below
+	}
+	b := []byte(s)
 	for i, c := range b {
 		switch c {
 		case ' ', ';', '(', ')', '\\', '"':
 			b[i] = '?'
 		}
 	}
-	if isToken(b) {
+	if isToken(string(b)) {
 		return string(b)
 	}
 	return string(appendQuoted(make([]byte, 0, len(b)+2), string(b)))
@@ -178,12 +182,12 @@ func IsAtext(c byte) bool {
 
 // isToken reports whether s is an RFC 2045 token: one or more ASCII
 // characters other than space, controls and tspecials.
-func isToken(s []byte) bool {
+func isToken(s string) bool {
 	if len(s) == 0 {
 		return false
 	}
-	for _, c := range s {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
 			return false
 		}
 	}
