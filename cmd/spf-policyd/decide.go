@@ -22,11 +22,9 @@ type engine struct {
 
 // A decision is what the checks of one message found.
 type decision struct {
-	ip           netip.Addr
-	helo, sender string
-	heloOut      *spf.Outcome
-	mailOut      *spf.Outcome
-	verdict      spf.Verdict
+	heloOut *spf.Outcome
+	mailOut *spf.Outcome
+	verdict spf.Verdict
 }
 
 // A memo is what is kept of a decision for the other requests
@@ -39,8 +37,8 @@ type memo struct {
 	would, reply, problem  string
 }
 
-func newMemo(dec *decision) *memo {
-	m := &memo{inputs: digestInputs(dec.ip, dec.helo, dec.sender),
+func newMemo(dec *decision, inputs inputsDigest) *memo {
+	m := &memo{inputs: inputs,
 		heloResult: resultName(dec.heloOut), mailResult: resultName(dec.mailOut)}
 	v := dec.verdict
 	switch {
@@ -90,7 +88,10 @@ func (d *daemon) decide(ctx context.Context, e *engine, req request) string {
 	ip = ip.Unmap()
 	helo, sender := req["helo_name"], req["sender"]
 
-	m, reused := d.instances.get(req["instance"], ip, helo, sender)
+	// One digest of the inputs, made outside the table's lock, for the
+	// lookup and for the memo of a new decision.
+	inputs := digestInputs(ip, helo, sender)
+	m, reused := d.instances.get(req["instance"], inputs)
 	action, kind := "", ""
 	if reused {
 		d.stats.reused.Add(1)
@@ -99,7 +100,7 @@ func (d *daemon) decide(ctx context.Context, e *engine, req request) string {
 		dec := d.check(ctx, e, ip, helo, sender)
 		d.stats.checks.Add(1)
 		action, kind = actionOf(e, dec, true)
-		m = newMemo(dec)
+		m = newMemo(dec, inputs)
 		m.later, m.laterKind = actionOf(e, dec, false)
 		d.instances.put(req["instance"], m)
 	}
@@ -125,7 +126,7 @@ func (d *daemon) decide(ctx context.Context, e *engine, req request) string {
 
 // check makes the checks the configuration asks for and judges them.
 func (d *daemon) check(ctx context.Context, e *engine, ip netip.Addr, helo, sender string) *decision {
-	dec := &decision{ip: ip, helo: helo, sender: sender}
+	dec := &decision{}
 	if e.trace {
 		ctx = spf.WithTrace(ctx, spf.SlogTrace(d.log, slog.LevelDebug))
 	}
