@@ -99,9 +99,14 @@ func (d *daemon) decide(ctx context.Context, e *engine, req request) string {
 	} else {
 		dec := d.check(ctx, e, ip, helo, sender)
 		d.stats.checks.Add(1)
-		action, kind = actionOf(e, dec, true)
+		action, kind = actionOf(e, dec)
 		m = newMemo(dec, inputs)
-		m.later, m.laterKind = actionOf(e, dec, false)
+		// The later requests of the message get the same reject or
+		// defer, and no second header.
+		m.later, m.laterKind = action, kind
+		if kind == "PREPEND" {
+			m.later, m.laterKind = "DUNNO", "DUNNO"
+		}
 		d.instances.put(req["instance"], m)
 	}
 	d.stats.count(kind)
@@ -149,18 +154,14 @@ func (d *daemon) check(ctx context.Context, e *engine, ip netip.Addr, helo, send
 }
 
 // actionOf returns the reply's action for a decision, and its kind for
-// logs and counts: "DUNNO", "PREPEND", "REJECT" or "DEFER". The header is
-// prepended with the first request of an instance only.
-func actionOf(e *engine, dec *decision, first bool) (action, kind string) {
+// logs and counts: "DUNNO", "PREPEND", "REJECT" or "DEFER".
+func actionOf(e *engine, dec *decision) (action, kind string) {
 	v := dec.verdict
 	switch v.Action {
 	case spf.Reject:
 		return replyText(v), "REJECT"
 	case spf.Defer:
 		return replyText(v), "DEFER"
-	}
-	if !first {
-		return "DUNNO", "DUNNO"
 	}
 	h := header(e, dec.heloOut, dec.mailOut)
 	if h == "" {
