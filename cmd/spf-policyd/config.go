@@ -328,9 +328,6 @@ func loadConfig(path string, overrides []string) (*config, error) {
 			return nil, fmt.Errorf("-o: %w", err)
 		}
 	}
-	if c.headerType == "AR" && c.authservID == "" {
-		return nil, errors.New("an Authserv_Id is needed with Header_Type = AR")
-	}
 	return c, nil
 }
 

@@ -22,11 +22,9 @@ type engine struct {
 
 // A decision is what the checks of one message found.
 type decision struct {
-	ip           netip.Addr
-	helo, sender string
-	heloOut      *spf.Outcome
-	mailOut      *spf.Outcome
-	verdict      spf.Verdict
+	heloOut *spf.Outcome
+	mailOut *spf.Outcome
+	verdict spf.Verdict
 }
 
 // A memo is what is kept of a decision for the other requests
@@ -39,8 +37,8 @@ type memo struct {
 	would, reply, problem  string
 }
 
-func newMemo(dec *decision) *memo {
-	m := &memo{inputs: digestInputs(dec.ip, dec.helo, dec.sender),
+func newMemo(dec *decision, inputs inputsDigest) *memo {
+	m := &memo{inputs: inputs,
 		heloResult: resultName(dec.heloOut), mailResult: resultName(dec.mailOut)}
 	v := dec.verdict
 	switch {
@@ -90,7 +88,10 @@ func (d *daemon) decide(ctx context.Context, e *engine, req request) string {
 	ip = ip.Unmap()
 	helo, sender := req["helo_name"], req["sender"]
 
-	m, reused := d.instances.get(req["instance"], ip, helo, sender)
+	// One digest of the inputs, made outside the table's lock, for the
+	// lookup and for the memo of a new decision.
+	inputs := digestInputs(ip, helo, sender)
+	m, reused := d.instances.get(req["instance"], inputs)
 	action, kind := "", ""
 	if reused {
 		d.stats.reused.Add(1)
@@ -98,9 +99,14 @@ func (d *daemon) decide(ctx context.Context, e *engine, req request) string {
 	} else {
 		dec := d.check(ctx, e, ip, helo, sender)
 		d.stats.checks.Add(1)
-		action, kind = actionOf(e, dec, true)
-		m = newMemo(dec)
-		m.later, m.laterKind = actionOf(e, dec, false)
+		action, kind = actionOf(e, dec)
+		m = newMemo(dec, inputs)
+		// The later requests of the message get the same reject or
+		// defer, and no second header.
+		m.later, m.laterKind = action, kind
+		if kind == "PREPEND" {
+			m.later, m.laterKind = "DUNNO", "DUNNO"
+		}
 		d.instances.put(req["instance"], m)
 	}
 	d.stats.count(kind)
@@ -125,7 +131,7 @@ func (d *daemon) decide(ctx context.Context, e *engine, req request) string {
 
 // check makes the checks the configuration asks for and judges them.
 func (d *daemon) check(ctx context.Context, e *engine, ip netip.Addr, helo, sender string) *decision {
-	dec := &decision{ip: ip, helo: helo, sender: sender}
+	dec := &decision{}
 	if e.trace {
 		ctx = spf.WithTrace(ctx, spf.SlogTrace(d.log, slog.LevelDebug))
 	}
@@ -148,18 +154,14 @@ func (d *daemon) check(ctx context.Context, e *engine, ip netip.Addr, helo, send
 }
 
 // actionOf returns the reply's action for a decision, and its kind for
-// logs and counts: "DUNNO", "PREPEND", "REJECT" or "DEFER". The header is
-// prepended with the first request of an instance only.
-func actionOf(e *engine, dec *decision, first bool) (action, kind string) {
+// logs and counts: "DUNNO", "PREPEND", "REJECT" or "DEFER".
+func actionOf(e *engine, dec *decision) (action, kind string) {
 	v := dec.verdict
 	switch v.Action {
 	case spf.Reject:
 		return replyText(v), "REJECT"
 	case spf.Defer:
 		return replyText(v), "DEFER"
-	}
-	if !first {
-		return "DUNNO", "DUNNO"
 	}
 	h := header(e, dec.heloOut, dec.mailOut)
 	if h == "" {

@@ -30,9 +30,9 @@ func newInstances(max int, ttl time.Duration) *instances {
 		cur: make(map[string]*memo), old: make(map[string]*memo)}
 }
 
-// get returns the memo kept for instance, if it is for the same
-// client, HELO name and sender.
-func (m *instances) get(instance string, ip netip.Addr, helo, sender string) (*memo, bool) {
+// get returns the memo kept for instance, if it is for the same inputs
+// (client, HELO name and sender).
+func (m *instances) get(instance string, inputs inputsDigest) (*memo, bool) {
 	if instance == "" {
 		return nil, false
 	}
@@ -43,7 +43,7 @@ func (m *instances) get(instance string, ip netip.Addr, helo, sender string) (*m
 	if !ok {
 		e, ok = m.old[instance]
 	}
-	if !ok || e.inputs != digestInputs(ip, helo, sender) {
+	if !ok || e.inputs != inputs {
 		return nil, false
 	}
 	return e, true

@@ -29,7 +29,7 @@ func TestInstances(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, got := m.get(tt.instance, tt.ip, tt.helo, tt.sender); got != tt.want {
+			if _, got := m.get(tt.instance, digestInputs(tt.ip, tt.helo, tt.sender)); got != tt.want {
 				t.Errorf("found %v, want %v", got, tt.want)
 			}
 		})
@@ -41,18 +41,18 @@ func TestInstances(t *testing.T) {
 		if n := m.len(); n > 10 {
 			t.Errorf("%d kept, want at most 10", n)
 		}
-		if _, ok := m.get("999", ip, "", ""); !ok {
+		if _, ok := m.get("999", digestInputs(ip, "", "")); !ok {
 			t.Error("the newest was dropped")
 		}
 	})
 	t.Run("expiry", func(t *testing.T) {
 		m.put("late", &memo{inputs: digestInputs(ip, "", "")})
 		now = now.Add(90 * time.Second)
-		if _, ok := m.get("late", ip, "", ""); !ok {
+		if _, ok := m.get("late", digestInputs(ip, "", "")); !ok {
 			t.Error("dropped before twice the TTL")
 		}
 		now = now.Add(61 * time.Second)
-		if _, ok := m.get("late", ip, "", ""); ok {
+		if _, ok := m.get("late", digestInputs(ip, "", "")); ok {
 			t.Error("kept after twice the TTL")
 		}
 	})

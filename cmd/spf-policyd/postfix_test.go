@@ -56,12 +56,11 @@ func TestPostfix(t *testing.T) {
 	must(t, os.WriteFile(spawnConf, []byte(conf+"DNS_Servers = "+dns.Addr+"\nReceiver = mx.test.example\nLog_File = "+spawnLog+"\n"), 0o644))
 
 	ports := map[string]int{"inet": freePort(t), "spawn": freePort(t), "report": freePort(t)}
-	inst := startPostfix(t, postfix, dir, sink.addr, ports, map[string]string{
+	startPostfix(t, postfix, dir, sink.addr, ports, map[string]string{
 		"inet":   "check_policy_service inet:" + inetAddr,
 		"spawn":  "check_policy_service unix:private/spfpolicy",
 		"report": "check_policy_service inet:" + reportAddr,
 	}, bin+" "+spawnConf)
-	_ = inst
 
 	tests := []struct {
 		name, mode, ip, helo, from string
@@ -172,7 +171,7 @@ func requirePostfix(t *testing.T) (postfix, swaks string) {
 // restriction policy[mode], a spawn service "spfpolicy" running
 // spawnArgv, and relaying to the sink; it starts it and stops it (by
 // the master's PID) when the test ends.
-func startPostfix(t *testing.T, postfix, dir, sink string, ports map[string]int, policy map[string]string, spawnArgv string) string {
+func startPostfix(t *testing.T, postfix, dir, sink string, ports map[string]int, policy map[string]string, spawnArgv string) {
 	t.Helper()
 	etc := filepath.Join(dir, "etc")
 	data := filepath.Join(dir, "data")
@@ -257,7 +256,6 @@ spfpolicy unix  - n n - 0 spawn
 	for _, p := range ports {
 		waitPort(t, p)
 	}
-	return etc
 }
 
 func readPID(path string) int {

@@ -66,7 +66,10 @@ func readRequest(r *bufio.Reader) (request, error) {
 			return req, errTooLarge
 		}
 		if line == nil {
-			if n > maxLineBytes && problem == nil {
+			// An overlong line counts as a line of the request, so that a
+			// request of overlong lines alone still gets its reply.
+			lines++
+			if problem == nil {
 				problem = errors.New("line longer than 4096 bytes")
 			}
 			continue

@@ -71,6 +71,12 @@ func TestReadRequest(t *testing.T) {
 			wantErr: []error{errMalformed, nil},
 		},
 		{
+			name:    "overlong line alone",
+			in:      "a=" + long + "\n\nc=3\n\n",
+			want:    []request{{}, {"c": "3"}},
+			wantErr: []error{errMalformed, nil},
+		},
+		{
 			name:    "not UTF-8",
 			in:      "a=\xff\xfe\nb=2\n\n",
 			want:    []request{{"b": "2"}},

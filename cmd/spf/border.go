@@ -22,13 +22,9 @@ type borderFlags struct {
 
 func (b *borderFlags) register(fs *flag.FlagSet) {
 	fs.Func("trusted-relay", "do not check clients in `PREFIX` (a secondary MX, a gateway); repeatable", func(s string) error {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				return fmt.Errorf("not a prefix or address: %q", s)
-			}
-			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		p, ok := parsePrefixOrAddr(s) // message.go
+		if !ok {
+			return fmt.Errorf("not a prefix or address: %q", s)
 		}
 		b.relays = append(b.relays, p)
 		return nil

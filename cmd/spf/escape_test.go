@@ -46,7 +46,9 @@ func hostileText(t *testing.T, record, exp, ptrName, helo, local string) map[str
 	newAnswer(&out).writeText(&check)
 	p := &tracePrinter{w: &trace}
 	p.header(&out)
-	p.tree(events)
+	for _, n := range p.tree(events) {
+		p.print(n, 0)
+	}
 	p.footer(&out)
 	_, lint, _ := runString(t, "", "lint", "--zone", demoZone, "--record", record)
 	return map[string]string{"check": check.String(), "trace": trace.String(), "lint": lint}

@@ -44,16 +44,26 @@ type prefixesFlag []netip.Prefix
 func (p *prefixesFlag) String() string { return fmt.Sprint(*p) }
 
 func (p *prefixesFlag) Set(v string) error {
-	pr, err := netip.ParsePrefix(v)
-	if err != nil {
-		a, aerr := netip.ParseAddr(v)
-		if aerr != nil {
-			return fmt.Errorf("not a network or address: %q", v)
-		}
-		pr = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+	pr, ok := parsePrefixOrAddr(v)
+	if !ok {
+		return fmt.Errorf("not a network or address: %q", v)
 	}
 	*p = append(*p, pr.Masked())
 	return nil
+}
+
+// parsePrefixOrAddr parses a prefix, or an address as the prefix of that
+// address alone (IPv4-mapped addresses unmapped).
+func parsePrefixOrAddr(s string) (netip.Prefix, bool) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p, true
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), true
 }
 
 func runMessage(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
