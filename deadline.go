@@ -2,7 +2,6 @@ package spf
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -26,26 +25,49 @@ func deadlineIn(d time.Duration) time.Time {
 // deadline, as context.WithDeadline gives, except that the timer and
 // channel of a real context.WithDeadline are made only when a resolver
 // asks for Done, to wait: a resolver that answers at once (from memory,
-// without looking at Done) thus costs one small allocation and no timer.
-// It is safe for concurrent use (prefetch goroutines share it), the
-// parent's cancellation and values go through, and each check has its
-// own, never reused, so that a resolver may keep it past its Lookup.
+// without looking at Done) thus costs no timer, and a part of one small
+// allocation (see newLimitCtx). It is safe for concurrent use (prefetch
+// goroutines share it), the parent's cancellation and values go through,
+// and each check has its own, never reused, so that a resolver may keep
+// it past its Lookup.
+//
+// It is small (40 bytes on 64-bit platforms), since every check that
+// queries a resolver not in memory makes one: the bytes a check
+// allocates set how often the garbage collector runs.
 type limitCtx struct {
-	parent   context.Context // set by newLimitCtx, not changed after
-	deadline time.Time       // set by newLimitCtx, not changed after
+	parent context.Context // set by newLimitCtx, not changed after
+	// deadline is the deadline as an offset from clockBase on the
+	// monotonic clock; set by newLimitCtx, not changed after.
+	deadline time.Duration
 
 	stopped atomic.Bool // the check is over: Canceled
-	// made is set once Done has made real and cancel, which do not
-	// change after.
-	made   atomic.Bool
-	real   context.Context
-	cancel context.CancelFunc
-	mu     sync.Mutex // to make real once
+	// made holds the real context once Done has made it.
+	made atomic.Pointer[madeCtx]
 }
 
-// newLimitCtx returns parent bounded by deadline, for one check.
-func newLimitCtx(parent context.Context, deadline time.Time) *limitCtx {
-	return &limitCtx{parent: parent, deadline: deadline}
+// A madeCtx is the real context of a limitCtx, and its cancel.
+type madeCtx struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// limitCtxChunk is how many limitCtx values are allocated at once.
+const limitCtxChunk = 8
+
+// newLimitCtx returns parent bounded by deadline, for one check. It takes
+// the context from *chunk, a slice of unused ones that the caller keeps
+// from check to check, and allocates limitCtxChunk of them at a time when
+// it is empty: one allocation for eight checks. A context is never
+// handed out twice, so a resolver may keep it past its check; the chunk
+// it came from then stays alive with it, under a kilobyte.
+func newLimitCtx(parent context.Context, deadline time.Time, chunk *[]limitCtx) *limitCtx {
+	if len(*chunk) == 0 {
+		*chunk = make([]limitCtx, limitCtxChunk)
+	}
+	l := &(*chunk)[0]
+	*chunk = (*chunk)[1:]
+	l.parent, l.deadline = parent, deadline.Sub(clockBase)
+	return l
 }
 
 // stop ends l with the check, as the cancel of context.WithDeadline does,
@@ -56,35 +78,39 @@ func newLimitCtx(parent context.Context, deadline time.Time) *limitCtx {
 // cancels a real context made while the check ends.
 func (l *limitCtx) stop() {
 	l.stopped.Store(true)
-	if l.made.Load() {
-		l.cancel()
+	if m := l.made.Load(); m != nil {
+		m.cancel()
 	}
 }
 
+// when returns l's deadline as a time.
+func (l *limitCtx) when() time.Time { return clockBase.Add(l.deadline) }
+
 // Deadline returns the earlier of the parent's deadline and l's.
 func (l *limitCtx) Deadline() (time.Time, bool) {
-	if d, ok := l.parent.Deadline(); ok && d.Before(l.deadline) {
+	own := l.when()
+	if d, ok := l.parent.Deadline(); ok && d.Before(own) {
 		return d, true
 	}
-	return l.deadline, true
+	return own, true
 }
 
 // Done makes the real context, if it is not made yet, and returns its
 // channel.
 func (l *limitCtx) Done() <-chan struct{} {
-	if l.made.Load() {
-		return l.real.Done()
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.made.Load() {
-		l.real, l.cancel = context.WithDeadline(l.parent, l.deadline)
-		l.made.Store(true)
-		if l.stopped.Load() {
-			l.cancel()
+	m := l.made.Load()
+	if m == nil {
+		ctx, cancel := context.WithDeadline(l.parent, l.when())
+		if l.made.CompareAndSwap(nil, &madeCtx{ctx, cancel}) {
+			if l.stopped.Load() {
+				cancel()
+			}
+		} else {
+			cancel() // another goroutine made it first
 		}
+		m = l.made.Load()
 	}
-	return l.real.Done()
+	return m.ctx.Done()
 }
 
 // Err returns the parent's error, context.DeadlineExceeded once the
@@ -92,13 +118,13 @@ func (l *limitCtx) Done() <-chan struct{} {
 // Once Done has been asked for, it is the real context's, so that it is
 // non-nil exactly when Done is closed.
 func (l *limitCtx) Err() error {
-	if l.made.Load() {
-		return l.real.Err()
+	if m := l.made.Load(); m != nil {
+		return m.ctx.Err()
 	}
 	if err := l.parent.Err(); err != nil {
 		return err
 	}
-	if time.Until(l.deadline) <= 0 { // the monotonic clock alone
+	if time.Since(clockBase) >= l.deadline { // the monotonic clock alone
 		return context.DeadlineExceeded
 	}
 	if l.stopped.Load() {
@@ -110,13 +136,13 @@ func (l *limitCtx) Err() error {
 // Value returns the parent's value for key (the real context's, once
 // made, which answers for the context package's own keys too).
 func (l *limitCtx) Value(key any) any {
-	if l.made.Load() {
-		return l.real.Value(key)
+	if m := l.made.Load(); m != nil {
+		return m.ctx.Value(key)
 	}
 	return l.parent.Value(key)
 }
 
 // String describes l, as the contexts of the context package do.
 func (l *limitCtx) String() string {
-	return "spf.limitCtx(" + l.deadline.String() + ")"
+	return "spf.limitCtx(" + l.when().String() + ")"
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestLimitCtx checks that the lazy context of a check's time limit
@@ -36,7 +37,7 @@ func TestLimitCtx(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
 			defer cancel()
-			l := newLimitCtx(parent, tt.deadline)
+			l := newLimitCtx(parent, tt.deadline, new([]limitCtx))
 			var ctx context.Context = l
 			if tt.done {
 				ctx.Done()
@@ -87,7 +88,7 @@ func TestLimitCtxParentDeadline(t *testing.T) {
 	soon := time.Now().Add(time.Minute)
 	parent, cancel := context.WithDeadline(context.Background(), soon)
 	defer cancel()
-	l := newLimitCtx(parent, soon.Add(time.Hour))
+	l := newLimitCtx(parent, soon.Add(time.Hour), new([]limitCtx))
 	if d, ok := l.Deadline(); !ok || !d.Equal(soon) {
 		t.Errorf("Deadline() = %v, %v; want the parent's %v", d, ok, soon)
 	}
@@ -150,5 +151,30 @@ func TestLimitCtxNotReused(t *testing.T) {
 		if err := ctx.Err(); !errors.Is(err, context.Canceled) {
 			t.Errorf("check %d: its context's Err() = %v after the check, want Canceled", i, err)
 		}
+	}
+}
+
+// TestLimitCtxChunk checks that newLimitCtx hands out distinct contexts,
+// allocating a chunk once in limitCtxChunk calls.
+func TestLimitCtxChunk(t *testing.T) {
+	var chunk []limitCtx
+	seen := make(map[*limitCtx]bool, limitCtxChunk*8)
+	allocs := testing.AllocsPerRun(limitCtxChunk*4, func() {
+		l := newLimitCtx(context.Background(), time.Time{}, &chunk)
+		if seen[l] {
+			t.Fatal("a context handed out twice")
+		}
+		seen[l] = true
+	})
+	if allocs > 1.0/limitCtxChunk+0.01 {
+		t.Errorf("%.3f allocations a context, want 1/%d", allocs, limitCtxChunk)
+	}
+}
+
+// TestLimitCtxSize keeps a limitCtx small: every check that queries a
+// resolver not in memory makes one (see limitCtx).
+func TestLimitCtxSize(t *testing.T) {
+	if size := unsafe.Sizeof(limitCtx{}); unsafe.Sizeof(uintptr(0)) == 8 && size > 40 {
+		t.Errorf("a limitCtx is %d bytes, want at most 40", size)
 	}
 }

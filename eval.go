@@ -34,10 +34,18 @@ type evaluation struct {
 	frames   []frame  // the records under evaluation, outermost first
 
 	pf prefetcher
+
+	// limitCtxs are time-limit contexts not handed out yet (see
+	// newLimitCtx): kept with the evaluation, never reset.
+	limitCtxs []limitCtx
 }
 
-// An evalState is the part of an evaluation reset for every check.
+// An evalState is the part of an evaluation reset for every check: its
+// pointer-free part, evalCounts, reset whole, and pointers reset one by
+// one (see Checker.newEvaluation).
 type evalState struct {
+	evalCounts
+
 	ctx context.Context
 	// The time limit (RFC 7208 section 4.6.4), none if limit is zero. The
 	// deadline is set from the clock at the first query that may wait, or
@@ -45,37 +53,44 @@ type evalState struct {
 	// get it (through lim, and limited is set). A check answered from
 	// memory in a few steps thus reads no clock, and one whose resolver
 	// answers without waiting on ctx.Done makes no timer (see limitCtx).
-	limit    time.Duration
 	deadline time.Time
-	limited  bool      // ctx is lim
 	lim      *limitCtx // the time limit's context, once limited is set
-	ticks    uint8     // calls of expired, which looks every 32nd
-	memory   bool      // res answers every query from memory at once
 	res      Resolver
 	trace    func(Event)
 
-	maxLookups, maxVoids, maxMX, maxPTR int
-	lookups, voids                      int
-	authenticated                       bool
-	defaultExp                          string
-	// resultOnly is set for an evaluation whose result alone is used
-	// (the skips of border.go, the best guess): a fail gets no
-	// explanation, which would cost its expansion and an exp= query.
-	resultOnly bool
+	defaultExp string
 	local      []Term // Checker.LocalRules (localrules.go)
 	// guess, if not nil, stands for the record of the checked domain (a
 	// best guess, bestguess.go): its terms are evaluated without a query
 	// for the domain's own record.
 	guess []Term
 
-	rev     string // the client's reverse name, once reverseName made it
-	ptrDone bool   // ptrNames holds the validated names of the client
-	ptrLate bool   // the time limit ran out while finding them
+	rev  string         // the client's reverse name, once reverseName made it
+	peek MemoryResolver // res, if it can answer at once from memory
+}
 
-	prefetch bool           // pf is in use (Checker.NoPrefetch is false)
-	pfUsed   bool           // pf.init was called
-	peek     MemoryResolver // res, if it can answer at once from memory
-	missed   bool           // a query had to wait: prefetching is on
+// evalCounts is the part of evalState that holds no pointer, so that
+// resetting it costs no write barrier.
+type evalCounts struct {
+	limit   time.Duration
+	limited bool  // ctx is lim
+	ticks   uint8 // calls of expired, which looks every 32nd
+	memory  bool  // res answers every query from memory at once
+
+	maxLookups, maxVoids, maxMX, maxPTR int
+	lookups, voids                      int
+	authenticated                       bool
+	// resultOnly is set for an evaluation whose result alone is used
+	// (the skips of border.go, the best guess): a fail gets no
+	// explanation, which would cost its expansion and an exp= query.
+	resultOnly bool
+
+	ptrDone bool // ptrNames holds the validated names of the client
+	ptrLate bool // the time limit ran out while finding them
+
+	prefetch bool // pf is in use (Checker.NoPrefetch is false)
+	pfUsed   bool // pf.init was called
+	missed   bool // a query had to wait: prefetching is on
 }
 
 // A frame is a record under evaluation, whose terms prefetching may look
@@ -104,45 +119,89 @@ var evaluations = sync.Pool{New: func() any { return new(evaluation) }}
 // release returns it.
 func (c *Checker) newEvaluation(ip netip.Addr, helo, sender, local, senderDomain string) *evaluation {
 	e := evaluations.Get().(*evaluation)
+	e.reset(c, ip, helo, sender, local, senderDomain)
+	return e
+}
+
+// reset sets e up for one check of c, as a new evaluation would be
+// (TestEvaluationReset), keeping its buffers.
+func (e *evaluation) reset(c *Checker, ip netip.Addr, helo, sender, local, senderDomain string) {
 	e.buf, e.terms, e.frames, e.ptrNames = e.buf[:0], e.terms[:0], e.frames[:0], e.ptrNames[:0]
-	e.evalState = evalState{
-		res:           c.resolver(),
-		trace:         c.Trace,
+	// While the garbage collector marks, every pointer stored in e, which
+	// is on the heap, costs a write barrier, and with a resolver that
+	// allocates that is much of the time: the pointer-free counters are
+	// reset whole, and a pointer is stored only if it changes. Most stay
+	// the same from check to check of one Checker, or nil.
+	e.evalCounts = evalCounts{
 		maxLookups:    orDefault(c.MaxLookups, DefaultMaxLookups),
 		maxVoids:      orDefault(c.MaxVoidLookups, DefaultMaxVoidLookups),
 		maxMX:         orDefault(c.MaxMXNames, DefaultMaxMXNames),
 		maxPTR:        orDefault(c.MaxPTRNames, DefaultMaxPTRNames),
-		defaultExp:    c.DefaultExplanation,
 		authenticated: true,
 		prefetch:      !c.NoPrefetch,
 	}
-	if e.defaultExp == "" {
-		e.defaultExp = DefaultExplanation
+	e.res = c.resolver() // an interface, which may hold a func: not comparable
+	e.trace = c.Trace
+	if e.ctx != nil {
+		e.ctx = nil
 	}
-	e.env = macroEnv{
-		local:         local,
-		nonASCIILocal: !isASCII(local),
-		ip:            ip.Unmap(),
-		helo:          aLabelForm(helo), // RFC 8616 section 4
-		receiver:      c.receiverName(),
-		now:           c.Now,
+	if !e.deadline.IsZero() {
+		e.deadline = time.Time{}
 	}
-	if e.env.now == nil {
-		e.env.now = time.Now
+	if e.lim != nil {
+		e.lim = nil
 	}
-	e.env.validated = e
+	defaultExp := c.DefaultExplanation
+	if defaultExp == "" {
+		defaultExp = DefaultExplanation
+	}
+	setString(&e.defaultExp, defaultExp)
+	if e.local != nil {
+		e.local = nil
+	}
+	if e.guess != nil {
+		e.guess = nil
+	}
+	setString(&e.rev, "")
+	if e.peek != nil {
+		e.peek = nil
+	}
+	env := &e.env
+	env.local = local
+	env.nonASCIILocal = !isASCII(local)
+	env.domain = ""
+	env.ip = ip.Unmap()
+	env.helo = aLabelForm(helo) // RFC 8616 section 4
+	setString(&env.receiver, c.receiverName())
+	now := c.Now
+	if now == nil {
+		now = time.Now
+	}
+	env.now = now // a func: not comparable
+	if env.validated != e {
+		env.validated = e
+	}
 	// %{s} and %{o} are the sender as the client spelled it, with U-labels
 	// in A-label form (RFC 8616 section 4); the domain evaluated is the
 	// normalised form.
 	senderDomain = aLabelForm(strings.TrimSuffix(senderDomain, "."))
-	e.env.senderDomain = senderDomain
+	env.senderDomain = senderDomain
 	if len(sender) == len(local)+1+len(senderDomain) && strings.HasPrefix(sender, local) &&
 		sender[len(local)] == '@' && strings.HasSuffix(sender, senderDomain) {
-		e.env.sender = sender // already local@domain: spare the allocation
+		env.sender = sender // already local@domain: spare the allocation
+	} else {
+		// A HELO check, a null sender: %{s} is built by the first macro
+		// that asks for it, and most records have none.
+		setString(&env.sender, "")
 	}
-	// Otherwise (a HELO check, a null sender) %{s} is built by the first
-	// macro that asks for it: most records have none.
-	return e
+}
+
+// setString stores v in *p unless *p holds it already (see
+// Checker.newEvaluation).
+func setString(p *string, v string) {
+	if *p != v {
+		*p = v
+	}
 }
 
 // maxScratchTerms is the most terms the scratch of a pooled evaluation
@@ -995,7 +1054,7 @@ func (e *evaluation) waitCtx() context.Context {
 		// resolver may keep the context past its Lookup (a lookup
 		// left to finish for a cache, say), and must never see the
 		// next check's in it.
-		e.lim = newLimitCtx(e.ctx, e.deadline)
+		e.lim = newLimitCtx(e.ctx, e.deadline, &e.limitCtxs)
 		e.ctx, e.limited = e.lim, true
 	}
 	return e.ctx

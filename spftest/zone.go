@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -27,7 +29,9 @@ import (
 // temporary failure, as a recursive resolver reports it (SERVFAIL).
 //
 // The zero Zone is empty and ready to use. A Zone is safe for concurrent
-// use, including adding records while lookups run.
+// use, including adding records while lookups run. Lookups read a copy
+// of the records made after the last change, without a lock: a Zone is
+// meant to be filled first and asked many times.
 //
 // A Zone is a [spf.MemoryResolver] whose LookupCached always finds its
 // answer, and its InMemory method reports true: an [spf.Checker] does not
@@ -38,6 +42,19 @@ type Zone struct {
 	cnames   map[string]string
 	timeouts map[zoneKey]bool // key with typ 0: every type without records
 	names    map[string]bool  // names that exist (hold any record)
+
+	// view is what Lookup reads, without a lock: a copy of answers,
+	// cnames and timeouts, never changed once stored, made by the first
+	// lookup after a change (every change sets it to nil).
+	view atomic.Pointer[zoneView]
+}
+
+// A zoneView is a copy of the records of a Zone that no one changes (see
+// Zone.view).
+type zoneView struct {
+	answers  map[zoneKey]*zoneEntry
+	cnames   map[string]string
+	timeouts map[zoneKey]bool
 }
 
 // A zoneEntry is the answer for one name and type, with what building
@@ -90,6 +107,7 @@ func (z *Zone) add(name string, typ spf.RRType, edit func(e *zoneEntry)) {
 	edit(e)
 	z.answers[k] = e
 	z.names[k.name] = true
+	z.view.Store(nil)
 }
 
 // AddTXT adds one TXT record at name. The strings are the record's
@@ -140,6 +158,7 @@ func (z *Zone) AddCNAME(name, target string) {
 	z.init()
 	z.cnames[zoneName(name)] = zoneName(target)
 	z.names[zoneName(name)] = true
+	z.view.Store(nil)
 }
 
 // SetTimeout makes queries for name of the given types go unanswered: Lookup
@@ -156,6 +175,23 @@ func (z *Zone) SetTimeout(name string, types ...spf.RRType) {
 	for _, t := range types {
 		z.timeouts[zoneKey{n, t}] = true
 	}
+	z.view.Store(nil)
+}
+
+// current returns the view of z's records that lookups read, making it
+// if a change came after the last one.
+func (z *Zone) current() *zoneView {
+	if v := z.view.Load(); v != nil {
+		return v
+	}
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	v := z.view.Load()
+	if v == nil {
+		v = &zoneView{answers: maps.Clone(z.answers), cnames: maps.Clone(z.cnames), timeouts: maps.Clone(z.timeouts)}
+		z.view.Store(v)
+	}
+	return v
 }
 
 // Lookup answers from the zone. See [Resolver].
@@ -181,17 +217,16 @@ func (z *Zone) InMemory() bool { return true }
 
 func (z *Zone) lookup(name string, typ spf.RRType) (*spf.Response, error) {
 	n := zoneName(name)
-	z.mu.RLock()
-	defer z.mu.RUnlock()
+	v := z.current()
 	for hops := 0; ; hops++ {
 		k := zoneKey{n, typ}
-		if e := z.answers[k]; e != nil {
+		if e := v.answers[k]; e != nil {
 			return e.resp, nil
 		}
-		if z.timeouts[k] || z.timeouts[zoneKey{n, 0}] {
+		if v.timeouts[k] || v.timeouts[zoneKey{n, 0}] {
 			return nil, &timeoutError{name: name}
 		}
-		target, ok := z.cnames[n]
+		target, ok := v.cnames[n]
 		if !ok {
 			break
 		}

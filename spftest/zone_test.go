@@ -138,3 +138,52 @@ func TestReverseName(t *testing.T) {
 		}
 	}
 }
+
+// TestZoneChangesAfterLookup checks that every kind of change made after
+// a lookup is seen by the next one (Lookup reads a copy of the records
+// that a change replaces), also while other goroutines look up.
+func TestZoneChangesAfterLookup(t *testing.T) {
+	ctx := context.Background()
+	z := &spftest.Zone{}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // lookups all along, for the race detector
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				z.Lookup(ctx, "example.org", spf.TypeTXT)
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	tests := []struct {
+		name   string
+		change func()
+		lookup string
+		typ    spf.RRType
+		check  func(*spf.Response, error) bool
+	}{
+		{"txt", func() { z.AddTXT("example.org", "v=spf1 -all") }, "example.org", spf.TypeTXT,
+			func(r *spf.Response, err error) bool { return err == nil && len(r.TXT) == 1 }},
+		{"second txt", func() { z.AddTXT("example.org", "v=spf1 +all") }, "example.org", spf.TypeTXT,
+			func(r *spf.Response, err error) bool { return err == nil && len(r.TXT) == 2 }},
+		{"ip", func() { z.AddIP("mail.example.org", netip.MustParseAddr("192.0.2.1")) }, "mail.example.org", spf.TypeA,
+			func(r *spf.Response, err error) bool { return err == nil && len(r.Addrs) == 1 }},
+		{"cname", func() { z.AddCNAME("alias.example.org", "mail.example.org") }, "alias.example.org", spf.TypeA,
+			func(r *spf.Response, err error) bool { return err == nil && len(r.Addrs) == 1 }},
+		{"timeout", func() { z.SetTimeout("slow.example.org") }, "slow.example.org", spf.TypeTXT,
+			func(r *spf.Response, err error) bool { return err != nil && !errors.Is(err, spf.ErrNotFound) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			z.Lookup(ctx, tt.lookup, tt.typ) // a view made before the change
+			tt.change()
+			if r, err := z.Lookup(ctx, tt.lookup, tt.typ); !tt.check(r, err) {
+				t.Errorf("after the change, Lookup(%s, %v) = %+v, %v", tt.lookup, tt.typ, r, err)
+			}
+		})
+	}
+}
