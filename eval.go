@@ -141,7 +141,9 @@ func (e *evaluation) reset(c *Checker, ip netip.Addr, helo, sender, local, sende
 		prefetch:      !c.NoPrefetch,
 	}
 	e.res = c.resolver() // an interface, which may hold a func: not comparable
-	e.trace = c.Trace
+	if c.Trace != nil || e.trace != nil {
+		e.trace = c.Trace
+	}
 	if e.ctx != nil {
 		e.ctx = nil
 	}
@@ -167,17 +169,17 @@ func (e *evaluation) reset(c *Checker, ip netip.Addr, helo, sender, local, sende
 		e.peek = nil
 	}
 	env := &e.env
-	env.local = local
+	setString(&env.local, local)
 	env.nonASCIILocal = !isASCII(local)
-	env.domain = ""
-	env.ip = ip.Unmap()
-	env.helo = aLabelForm(helo) // RFC 8616 section 4
-	setString(&env.receiver, c.receiverName())
-	now := c.Now
-	if now == nil {
-		now = time.Now
+	setString(&env.domain, "")
+	if ip = ip.Unmap(); env.ip != ip {
+		env.ip = ip
 	}
-	env.now = now // a func: not comparable
+	setString(&env.helo, aLabelForm(helo)) // RFC 8616 section 4
+	setString(&env.receiver, c.receiverName())
+	if c.Now != nil || env.now != nil { // funcs are not comparable
+		env.now = c.Now
+	}
 	if env.validated != e {
 		env.validated = e
 	}
@@ -185,10 +187,10 @@ func (e *evaluation) reset(c *Checker, ip netip.Addr, helo, sender, local, sende
 	// in A-label form (RFC 8616 section 4); the domain evaluated is the
 	// normalised form.
 	senderDomain = aLabelForm(strings.TrimSuffix(senderDomain, "."))
-	env.senderDomain = senderDomain
+	setString(&env.senderDomain, senderDomain)
 	if len(sender) == len(local)+1+len(senderDomain) && strings.HasPrefix(sender, local) &&
 		sender[len(local)] == '@' && strings.HasSuffix(sender, senderDomain) {
-		env.sender = sender // already local@domain: spare the allocation
+		setString(&env.sender, sender) // already local@domain: spare the allocation
 	} else {
 		// A HELO check, a null sender: %{s} is built by the first macro
 		// that asks for it, and most records have none.
@@ -324,7 +326,9 @@ func (e *evaluation) memoryFirst() {
 		e.prefetch = false
 		e.memory = true
 	}
-	e.peek, _ = e.res.(MemoryResolver)
+	if p, ok := e.res.(MemoryResolver); ok { // else reset left peek nil
+		e.peek = p
+	}
 }
 
 // startClock sets the time limit of e from c, and reports whether there
@@ -406,7 +410,9 @@ func (e *evaluation) run(ctx context.Context, c *Checker, out *Outcome, sender s
 		defer e.stopClock(deadline)
 	}
 	e.ctx = ctx
-	e.trace = traceOf(ctx, e.trace) // WithTrace's, for this check only
+	if t := traceOf(ctx, e.trace); t != nil { // else e.trace is nil already
+		e.trace = t // WithTrace's, for this check only
+	}
 
 	d, ok := normalizeDomain(domain)
 	out.Domain = d

@@ -100,7 +100,7 @@ type macroEnv struct {
 	ip            netip.Addr
 	helo          string // h: HELO/EHLO domain
 	receiver      string // r: the receiver's domain name
-	now           func() time.Time
+	now           func() time.Time // Checker.Now; nil for time.Now
 	validated     interface{ validatedName() string } // p
 }
 
@@ -288,7 +288,11 @@ func (e *macroEnv) computedValue(letter byte, dst []byte) (b []byte, computed bo
 	case 'c':
 		return e.ip.AppendTo(dst), true
 	case 't':
-		return strconv.AppendInt(dst, e.now().Unix(), 10), true
+		now := time.Now
+		if e.now != nil {
+			now = e.now
+		}
+		return strconv.AppendInt(dst, now().Unix(), 10), true
 	}
 	return nil, false
 }
