@@ -950,7 +950,7 @@ func (e *evaluation) explain(terms []Term, depth int) (string, bool) {
 		return string(printableExplanation(e.buf)), true
 	}
 	if e.defaultExp == DefaultExplanation {
-		e.buf = e.env.expandText(e.buf[:0], e.defaultExp, explanationCap) // a valid macro string
+		e.buf = e.env.appendDefaultExplanation(e.buf[:0], explanationCap)
 	} else if _, msg := checkMacroString(e.defaultExp, true); msg != "" {
 		e.buf = append(e.buf[:0], e.defaultExp[:min(len(e.defaultExp), explanationCap)]...)
 	} else {

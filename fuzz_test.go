@@ -1,6 +1,7 @@
 package spf
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/netip"
@@ -116,6 +117,30 @@ func FuzzCheck(f *testing.F) {
 		}
 		if out.Lookups > DefaultMaxLookups || out.VoidLookups > DefaultMaxVoidLookups+1 {
 			t.Fatalf("limits exceeded: %d lookups, %d void", out.Lookups, out.VoidLookups)
+		}
+	})
+}
+
+// FuzzDefaultExplanation checks that appendDefaultExplanation appends
+// what expandText appends for DefaultExplanation, whatever the sender
+// domain (cut at the cap when it is long) and address.
+func FuzzDefaultExplanation(f *testing.F) {
+	f.Add("example.com", "192.0.2.3", explanationCap)
+	f.Add("", "2001:db8::1", explanationCap)
+	f.Add(strings.Repeat("long.", 300)+"example", "::ffff:192.0.2.3", explanationCap)
+	f.Add("example.com", "192.0.2.3", 10)
+	f.Add("ex\x00ample.\xff", "192.0.2.3", 0)
+	f.Fuzz(func(t *testing.T, domain, ip string, max int) {
+		addr, err := netip.ParseAddr(ip)
+		if err != nil || max < 0 || max > 1<<16 {
+			return
+		}
+		e := testEnv(addr.String())
+		e.senderDomain = domain
+		want := e.expandText([]byte("prefix"), DefaultExplanation, max)
+		got := e.appendDefaultExplanation([]byte("prefix"), max)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("appendDefaultExplanation(%q, %s, %d) = %q, expandText gives %q", domain, ip, max, got, want)
 		}
 	})
 }
