@@ -98,9 +98,9 @@ type macroEnv struct {
 	senderDomain  string // o: domain of <sender>
 	domain        string // d: the current <domain>
 	ip            netip.Addr
-	helo          string // h: HELO/EHLO domain
-	receiver      string // r: the receiver's domain name
-	now           func() time.Time // Checker.Now; nil for time.Now
+	helo          string                              // h: HELO/EHLO domain
+	receiver      string                              // r: the receiver's domain name
+	now           func() time.Time                    // Checker.Now; nil for time.Now
 	validated     interface{ validatedName() string } // p
 }
 
