@@ -14,14 +14,18 @@ import (
 // a DNS client does but the two system calls that send and receive (a
 // connected socket kept open, a query built once, the answer not read).
 // No client can use less for a query; what DNSResolver uses beyond it is
-// its own cost. It runs as the child cases do, one query at a time and
-// 16 at once.
+// its own cost. The "new-socket" cases add what a random source port for
+// every query costs at least: a socket made, connected and closed for
+// each round trip, with blocking system calls (no poller, which a real
+// client needs to wait without holding a thread). They run as the child
+// cases do, one query at a time and 16 at once.
 func BenchmarkUDPRoundTripFloor(b *testing.B) {
 	for _, parallel := range []bool{false, true} {
 		name := "serial"
 		if parallel {
 			name = "parallel"
 		}
+		b.Run("new-socket/"+name, func(b *testing.B) { newSocketFloor(b, parallel) })
 		b.Run(name, func(b *testing.B) {
 			addr := childServer(b)
 			msg := new(dns.Msg)
