@@ -289,15 +289,11 @@ func parseTerms(text string, buf []Term) ([]Term, error) {
 			i++
 			continue
 		}
-		// Terms are short: a loop beats IndexByte's setup.
-		j := i + 1
-		for j < len(text) && text[j] != ' ' {
-			j++
-		}
 		// The term is made on the stack and copied once into buf, which
 		// is on the heap: its pointers pass the write barrier once.
 		var t Term
-		if msg := parseTerm(&t, text[i:j]); msg != "" {
+		j, msg := parseTerm(&t, text, i)
+		if msg != "" {
 			return buf, &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: msg}
 		}
 		switch t.Kind {
@@ -319,12 +315,126 @@ func parseTerms(text string, buf []Term) ([]Term, error) {
 	return buf, nil
 }
 
-// parseTerm parses one term into t; a non-empty msg says why it is invalid.
-// It reads the name once: a modifier is name "=" macro-string, name =
-// ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) (RFC 7208 section 12); a
-// directive is [ qualifier ] mechanism, a mechanism name being letters
+// parseTerm parses the term of text that starts at start into t, and
+// returns where it ends (the next space, or the end of text); a non-empty
+// msg says why it is invalid.
+//
+// The terms of most records are ip4 networks, include of a plain domain,
+// and a, mx or all without argument. parseTerm reads these in one pass
+// over the text, finding the term's end as it goes rather than scanning
+// for it first. Anything else, and every error, is left to
+// parseTermText, given the whole term: the fast paths accept only what
+// it accepts, and give the same term.
+func parseTerm(t *Term, text string, start int) (end int, msg string) {
+	p := start
+	q := QualifierPass
+	if p < len(text) {
+		switch c := Qualifier(text[p]); c {
+		case QualifierPass, QualifierFail, QualifierSoftFail, QualifierNeutral:
+			q, p = c, p+1
+		}
+	}
+	// The name, in lower case, packed into key while it fits.
+	n := p
+	var key uint64
+	for n < len(text) && isAlnum(text[n]) {
+		key = key<<8 | uint64(lower(text[n]))
+		n++
+	}
+	if n-p > len("include") {
+		key = 0 // longer than any mechanism name
+	}
+	// After a name, the term goes on with ':' for the fast paths below
+	// or ends; '=' (a modifier), '/' (a prefix length) and the rest go
+	// the general way.
+	var colon bool
+	if n < len(text) {
+		if text[n] != ':' {
+			if text[n] != ' ' {
+				return parseTermText(t, text, start, n)
+			}
+		} else {
+			colon = true
+		}
+	}
+	switch key {
+	case 'i'<<16 | 'p'<<8 | '4':
+		if colon {
+			if pfx, e, ok := scanIPv4Prefix(text, n+1); ok {
+				t.Kind, t.Qualifier, t.Network, t.Text = KindIP4, q, pfx, text[start:e]
+				return e, ""
+			}
+		}
+	case 'i'<<48 | 'n'<<40 | 'c'<<32 | 'l'<<24 | 'u'<<16 | 'd'<<8 | 'e':
+		if colon {
+			if e, ok := scanPlainDomain(text, n+1, true); ok {
+				t.Kind, t.Qualifier, t.Domain, t.Text = KindInclude, q, text[n+1:e], text[start:e]
+				return e, ""
+			}
+		}
+	case 'a', 'm'<<8 | 'x':
+		kind := KindA
+		if key != 'a' {
+			kind = KindMX
+		}
+		e := n
+		if colon {
+			// A domain with a '/' may have a prefix length: the general way.
+			var ok bool
+			if e, ok = scanPlainDomain(text, n+1, false); !ok {
+				break
+			}
+			t.Domain = text[n+1 : e]
+		}
+		t.Kind, t.Qualifier, t.CIDR4, t.CIDR6, t.Text = kind, q, 32, 128, text[start:e]
+		return e, ""
+	case 'a'<<16 | 'l'<<8 | 'l':
+		if !colon {
+			t.Kind, t.Qualifier, t.Text = KindAll, q, text[start:n]
+			return n, ""
+		}
+	}
+	return parseTermText(t, text, start, n)
+}
+
+// parseTermText parses the term of text that starts at start, with
+// parseTermString, after finding its end: the next space from from on.
+func parseTermText(t *Term, text string, start, from int) (end int, msg string) {
+	// Terms are short: a loop beats IndexByte's setup.
+	end = from
+	for end < len(text) && text[end] != ' ' {
+		end++
+	}
+	return end, parseTermString(t, text[start:end])
+}
+
+// scanPlainDomain reads a domain-spec without macros from text at start
+// to the next space or the end of text, and returns where it ends. It
+// reports whether the domain-spec is one that checkDomainSpec accepts
+// without its macro-string check: visible ASCII other than '%', with a
+// top-level label. '/' stops it (ok false) unless slash is true.
+func scanPlainDomain(text string, start int, slash bool) (end int, ok bool) {
+	end = start
+	for ; end < len(text); end++ {
+		c := text[end]
+		if c == ' ' {
+			break
+		}
+		if c < 0x21 || c > 0x7e || c == '%' || c == '/' && !slash {
+			return end, false
+		}
+	}
+	d := strings.TrimSuffix(text[start:end], ".")
+	dot := strings.LastIndexByte(d, '.')
+	return end, dot >= 0 && isTopLabel(d[dot+1:])
+}
+
+// parseTermString parses the term s into t; a non-empty msg says why it
+// is invalid. It reads the name once: a modifier is name "=" macro-string,
+// name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) (RFC 7208 section 12);
+// a directive is [ qualifier ] mechanism, a mechanism name being letters
 // and digits up to its argument.
-func parseTerm(t *Term, s string) (msg string) {
+func parseTermString(t *Term, s string) (msg string) {
 	t.Text = s
 	p := 0
 	if len(s) > 0 {
@@ -514,60 +624,100 @@ func parseNetworkArg(t *Term, arg string) (msg string) {
 // (four decimal fields of at most 255, without leading zeros), without
 // its generality.
 func parseIPv4(s string) (netip.Addr, bool) {
-	var a [4]byte
-	i := 0
-	for field := 0; field < 4; field++ {
-		if field > 0 {
-			if i >= len(s) || s[i] != '.' {
-				return netip.Addr{}, false
-			}
-			i++
-		}
-		// One to three digits, no leading zero, at most 255.
-		if i >= len(s) || !isDigit(s[i]) {
-			return netip.Addr{}, false
-		}
-		v := int(s[i] - '0')
-		i++
-		if v != 0 {
-			for k := 0; k < 2 && i < len(s) && isDigit(s[i]); k++ {
-				v = v*10 + int(s[i]-'0')
-				i++
-			}
-		}
-		if v > 255 {
-			return netip.Addr{}, false
-		}
-		a[field] = byte(v)
-	}
-	if i != len(s) {
+	a, end, ok := scanIPv4(s, 0)
+	if !ok || end != len(s) {
 		return netip.Addr{}, false
 	}
 	return netip.AddrFrom4(a), true
+}
+
+// scanIPv4 reads a dotted-quad IPv4 address as parseIPv4 does, from text
+// at i, and returns where it ends: the term need not be found first.
+func scanIPv4(text string, i int) (a [4]byte, end int, ok bool) {
+	for field := range 4 {
+		if field > 0 {
+			if i >= len(text) || text[i] != '.' {
+				return a, i, false
+			}
+			i++
+		}
+		// One to three digits, no leading zero, at most 255. Where three
+		// bytes are left, as they are but at the end of a record, they
+		// are read with one bounds check.
+		var v uint
+		if i+3 <= len(text) {
+			f := text[i : i+3]
+			d0, d1, d2 := uint(f[0]-'0'), uint(f[1]-'0'), uint(f[2]-'0')
+			switch {
+			case d0 > 9:
+				return a, i, false
+			case d0 == 0 || d1 > 9:
+				v, i = d0, i+1
+			case d2 > 9:
+				v, i = d0*10+d1, i+2
+			default:
+				v, i = d0*100+d1*10+d2, i+3
+			}
+		} else {
+			if i >= len(text) || !isDigit(text[i]) {
+				return a, i, false
+			}
+			v = uint(text[i] - '0')
+			i++
+			if v != 0 {
+				for k := 0; k < 2 && i < len(text) && isDigit(text[i]); k++ {
+					v = v*10 + uint(text[i]-'0')
+					i++
+				}
+			}
+		}
+		if v > 255 {
+			return a, i, false
+		}
+		a[field] = byte(v)
+	}
+	return a, i, true
 }
 
 // parseIPv4Prefix parses an IPv4 address with an optional prefix length,
 // as parseIPv4 and parseCIDR do, in one pass; ok is false for anything
 // else.
 func parseIPv4Prefix(s string) (p netip.Prefix, ok bool) {
-	end := len(s)
+	// s is a term's argument: it has no space.
+	p, _, ok = scanIPv4Prefix(s, 0)
+	return p, ok
+}
+
+// scanIPv4Prefix reads an IPv4 address with an optional prefix length,
+// as parseIPv4 and parseCIDR read them, from text at i to the next space
+// or the end of text, and returns where it ends. ok is false for
+// anything else, which the general way reads again to say what is wrong.
+func scanIPv4Prefix(text string, i int) (p netip.Prefix, end int, ok bool) {
+	a, i, ok := scanIPv4(text, i)
+	if !ok {
+		return p, i, false
+	}
 	bits := 32
-	// The prefix length is at most 2 digits ("32"), without a leading
-	// zero; anything longer is left to the general way.
-	switch {
-	case end >= 2 && s[end-2] == '/' && isDigit(s[end-1]):
-		bits, end = int(s[end-1]-'0'), end-2
-	case end >= 3 && s[end-3] == '/' && s[end-2] >= '1' && s[end-2] <= '9' && isDigit(s[end-1]):
-		bits, end = int(s[end-2]-'0')*10+int(s[end-1]-'0'), end-3
-		if bits > 32 {
-			return netip.Prefix{}, false
+	if i < len(text) && text[i] == '/' {
+		// "0", or one or two digits without a leading zero, at most 32.
+		i++
+		if i >= len(text) || !isDigit(text[i]) {
+			return p, i, false
+		}
+		bits = int(text[i] - '0')
+		i++
+		if bits != 0 && i < len(text) && isDigit(text[i]) {
+			bits = bits*10 + int(text[i]-'0')
+			i++
+			if bits > 32 {
+				return p, i, false
+			}
 		}
 	}
-	addr, ok := parseIPv4(s[:end])
-	if !ok {
-		return netip.Prefix{}, false
+	if i < len(text) && text[i] != ' ' {
+		return p, i, false
 	}
-	return netip.PrefixFrom(addr, bits), true
+	return netip.PrefixFrom(netip.AddrFrom4(a), bits), i, true
 }
 
 func modifierNameLen(s string) int {
