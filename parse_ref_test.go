@@ -212,6 +212,15 @@ var parseCorpus = []string{
 	"v=spf1 exp=%{c}.x x=%{c} redirect=%{r}.x",
 	"v=spf1 +   -   ~all",
 	"v=spf1 includeinclude:x.example abcdefghijk:x",
+	// The one-pass fast paths of parseTerm, at their edges: a term at
+	// the end of the record, a short tail, a trailing dot, '/' in a
+	// domain, a qualifier and upper case.
+	"v=spf1 -IP4:1.2.3.4/0 iP4:10.0.0.1/32 ip4:1.2.3.4/3 ip4:9.9.9.9/05 ip4:1.2.3.4/32/ ip4:1.2.3.4",
+	"v=spf1 ip4:1.2.3.4% ip4:1.2.3.4:5 ip4:1.2.3.4/",
+	"v=spf1 ip4:1.2.3",
+	"v=spf1 ip4:1.2.3.400",
+	"v=spf1 ~Include:x.example. include:x..example. include:x/y.example include:.example include:x.-ex a:x.example. mx:x/y.example Mx:x.y. a:x.y/24//64",
+	"v=spf1 all: -ALL ?mx a mx: a:",
 }
 
 // TestParseMatchesReference checks that the parser gives what the parser
@@ -241,6 +250,20 @@ func checkParseReference(t *testing.T, text string) {
 	for i := range got {
 		if got[i] != want[i] {
 			t.Fatalf("parseTerms(%q) term %d = %+v, reference %+v", text, i, got[i], want[i])
+		}
+	}
+	// Into a buffer that holds other terms, as the evaluator's scratch
+	// does, the same terms: no field keeps what the slot held.
+	old := Term{Kind: KindExists, Qualifier: QualifierNeutral, CIDR4: 1, CIDR6: 2, Offset: 3,
+		Domain: "old.example", Network: netip.MustParsePrefix("10.0.0.0/8"), Text: "old"}
+	buf := make([]Term, len(want))
+	for i := range buf {
+		buf[i] = old
+	}
+	got, _ = parseTerms(text, buf[:0])
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("parseTerms(%q) into a used buffer: term %d = %+v, reference %+v", text, i, got[i], want[i])
 		}
 	}
 }
