@@ -359,6 +359,16 @@ func parseTerm(t *Term, text string, start int) (end int, msg string) {
 			return parseTermText(t, text, start, p+4)
 		}
 	}
+	// "include:", the next most common, at once: its letters folded to
+	// lower case (c|0x20), its ':' as is.
+	if p+len("include:") <= len(text) && load8(text[p:p+8])|0x0020202020202020 == includeColon {
+		if e, ok := scanPlainDomain(text, p+8, true); ok {
+			t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = KindInclude, q, 0, 0
+			t.Domain, t.Network, t.Text = text[p+8:e], netip.Prefix{}, text[start:e]
+			return e, ""
+		}
+		return parseTermText(t, text, start, p+8)
+	}
 	// The name, in lower case, packed into key while it fits. c|0x20
 	// is a letter in lower case, and leaves digits as they are.
 	n := p
@@ -388,14 +398,6 @@ func parseTerm(t *Term, text string, start int) (end int, msg string) {
 		}
 	}
 	switch key {
-	case 'i'<<48 | 'n'<<40 | 'c'<<32 | 'l'<<24 | 'u'<<16 | 'd'<<8 | 'e':
-		if colon {
-			if e, ok := scanPlainDomain(text, n+1, true); ok {
-				t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = KindInclude, q, 0, 0
-				t.Domain, t.Network, t.Text = text[n+1:e], netip.Prefix{}, text[start:e]
-				return e, ""
-			}
-		}
 	case 'a', 'm'<<8 | 'x':
 		kind := KindA
 		if key != 'a' {
@@ -442,6 +444,11 @@ func parseTermText(t *Term, text string, start, from int) (end int, msg string) 
 // top-level label. '/' stops it (ok false) unless slash is true.
 func scanPlainDomain(text string, start int, slash bool) (end int, ok bool) {
 	end = start
+	// Eight bytes at a time while they are all plain (most of a
+	// domain), then a byte at a time.
+	for end+8 <= len(text) && plain8(load8(text[end:end+8]), slash) {
+		end += 8
+	}
 	for ; end < len(text); end++ {
 		c := text[end]
 		if c == ' ' {
@@ -454,6 +461,34 @@ func scanPlainDomain(text string, start int, slash bool) (end int, ok bool) {
 	d := strings.TrimSuffix(text[start:end], ".")
 	dot := strings.LastIndexByte(d, '.')
 	return end, dot >= 0 && isTopLabel(d[dot+1:])
+}
+
+// load8 returns the first 8 bytes of s, the first in the low byte; the
+// compiler makes it one load.
+func load8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// includeColon is "include:" as load8 reads it.
+const includeColon = 'i' | 'n'<<8 | 'c'<<16 | 'l'<<24 | 'u'<<32 | 'd'<<40 | 'e'<<48 | ':'<<56
+
+// plain8 reports whether the 8 bytes of w are visible ASCII other than
+// '%', and other than '/' unless slash is true: what scanPlainDomain
+// reads on. It tests them at once ("SIMD within a register"): for a
+// word v, (v-ones*n)&^v has the high bit of some byte set exactly when
+// a byte of v is less than n (n at most 128), and v^(ones*c) has a zero
+// byte where v has the byte c.
+func plain8(w uint64, slash bool) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	del, pct := w^(ones*0x7f), w^(ones*'%')
+	bad := w | (w-ones*0x21)&^w | (del-ones)&^del | (pct-ones)&^pct
+	if !slash {
+		sl := w ^ (ones * '/')
+		bad |= (sl - ones) &^ sl
+	}
+	return bad&highs == 0
 }
 
 // parseTermString parses the term s into t; a non-empty msg says why it

@@ -293,3 +293,36 @@ func TestParseIPv4(t *testing.T) {
 		}
 	}
 }
+
+// TestPlain8 compares plain8, which tests eight bytes at once, with a
+// test of each byte: every byte value at every position of a plain word.
+func TestPlain8(t *testing.T) {
+	plainByte := func(c byte, slash bool) bool {
+		return c >= 0x21 && c <= 0x7e && c != '%' && (slash || c != '/')
+	}
+	for _, slash := range []bool{false, true} {
+		for pos := range 8 {
+			for c := range 256 {
+				b := []byte("abcdefgh")
+				b[pos] = byte(c)
+				if got, want := plain8(load8(string(b)), slash), plainByte(byte(c), slash); got != want {
+					t.Errorf("plain8(%q, slash %v) = %v, want %v", b, slash, got, want)
+				}
+			}
+		}
+	}
+	// Several bytes that are not plain, and borrows between bytes.
+	for _, s := range []string{"\x00\x00\x00\x00\x00\x00\x00\x00", "\xff\xff\xff\xff\xff\xff\xff\xff",
+		" !\"#$%&'", "%%%%%%%%", "////////", "\x20\x21\x20\x21\x20\x21\x20\x21", "\x7e\x7f\x7e\x7f\x7e\x7f\x7e\x7f",
+		"!!!!!!!!", "~~~~~~~~", "\x21\x00\x21\x21\x21\x21\x21\x21", "a.b-c_d0"} {
+		for _, slash := range []bool{false, true} {
+			want := true
+			for i := 0; i < 8; i++ {
+				want = want && plainByte(s[i], slash)
+			}
+			if got := plain8(load8(s), slash); got != want {
+				t.Errorf("plain8(%q, slash %v) = %v, want %v", s, slash, got, want)
+			}
+		}
+	}
+}
