@@ -351,23 +351,25 @@ func parseTerm(t *Term, text string, start int) (end int, msg string) {
 	// alone.
 	if p+len("ip4:") <= len(text) {
 		if f := text[p : p+4]; f[0]|0x20 == 'i' && f[1]|0x20 == 'p' && f[2] == '4' && f[3] == ':' {
-			if pfx, e, ok := scanIPv4Prefix(text, p+4, true); ok {
+			pfx, e, ok := scanIPv4Prefix(text, p+4, true)
+			if ok {
 				t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = KindIP4, q, 0, 0
 				t.Domain, t.Network, t.Text = "", pfx, text[start:e]
 				return e, ""
 			}
-			return parseTermText(t, text, start, p+4)
+			return parseMechanismRest(t, text, start, p+len("ip4"), e, KindIP4, q)
 		}
 	}
 	// "include:", the next most common, at once: its letters folded to
 	// lower case (c|0x20), its ':' as is.
 	if p+len("include:") <= len(text) && load8(text[p:p+8])|0x0020202020202020 == includeColon {
-		if e, ok := scanPlainDomain(text, p+8, true); ok {
+		e, ok := scanPlainDomain(text, p+8, true)
+		if ok {
 			t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = KindInclude, q, 0, 0
 			t.Domain, t.Network, t.Text = text[p+8:e], netip.Prefix{}, text[start:e]
 			return e, ""
 		}
-		return parseTermText(t, text, start, p+8)
+		return parseMechanismRest(t, text, start, p+len("include"), e, KindInclude, q)
 	}
 	// The name, in lower case, packed into key while it fits. c|0x20
 	// is a letter in lower case, and leaves digits as they are.
@@ -384,45 +386,71 @@ func parseTerm(t *Term, text string, start int) (end int, msg string) {
 	if n-p > len("include") {
 		key = 0 // longer than any mechanism name
 	}
-	// After a name, the term goes on with ':' for the fast paths below
-	// or ends; '=' (a modifier), '/' (a prefix length) and the rest go
-	// the general way.
-	var colon bool
-	if n < len(text) {
-		if text[n] != ':' {
-			if text[n] != ' ' {
-				return parseTermText(t, text, start, n)
-			}
-		} else {
-			colon = true
-		}
+	// After a mechanism's name comes ':', '/' or the term's end; '='
+	// (a modifier) and the rest go the general way, which says what is
+	// wrong.
+	kind := mechanismKind(key)
+	if kind == 0 || n < len(text) && text[n] != ':' && text[n] != '/' && text[n] != ' ' {
+		return parseTermText(t, text, start, n)
 	}
-	switch key {
-	case 'a', 'm'<<8 | 'x':
-		kind := KindA
-		if key != 'a' {
-			kind = KindMX
-		}
-		e, domain := n, ""
-		if colon {
-			// A domain with a '/' may have a prefix length: the general way.
-			var ok bool
-			if e, ok = scanPlainDomain(text, n+1, false); !ok {
-				break
-			}
-			domain = text[n+1 : e]
+	switch end := n == len(text) || text[n] == ' '; {
+	case (kind == KindA || kind == KindMX) && end:
+		t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = kind, q, 32, 128
+		t.Domain, t.Network, t.Text = "", netip.Prefix{}, text[start:n]
+		return n, ""
+	case (kind == KindA || kind == KindMX) && text[n] == ':':
+		// A domain with a '/' may have a prefix length: the general way.
+		e, ok := scanPlainDomain(text, n+1, false)
+		if !ok {
+			return parseMechanismRest(t, text, start, n, e, kind, q)
 		}
 		t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = kind, q, 32, 128
-		t.Domain, t.Network, t.Text = domain, netip.Prefix{}, text[start:e]
+		t.Domain, t.Network, t.Text = text[n+1:e], netip.Prefix{}, text[start:e]
 		return e, ""
-	case 'a'<<16 | 'l'<<8 | 'l':
-		if !colon {
-			t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = KindAll, q, 0, 0
-			t.Domain, t.Network, t.Text = "", netip.Prefix{}, text[start:n]
-			return n, ""
-		}
+	case kind == KindAll && end:
+		t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = KindAll, q, 0, 0
+		t.Domain, t.Network, t.Text = "", netip.Prefix{}, text[start:n]
+		return n, ""
 	}
-	return parseTermText(t, text, start, n)
+	return parseMechanismRest(t, text, start, n, n, kind, q)
+}
+
+// mechanismKind returns the kind of the mechanism whose name, in lower
+// case, is packed in key, and 0 for anything else.
+func mechanismKind(key uint64) Kind {
+	switch key {
+	case 'a'<<16 | 'l'<<8 | 'l':
+		return KindAll
+	case 'i'<<48 | 'n'<<40 | 'c'<<32 | 'l'<<24 | 'u'<<16 | 'd'<<8 | 'e':
+		return KindInclude
+	case 'a':
+		return KindA
+	case 'm'<<8 | 'x':
+		return KindMX
+	case 'p'<<16 | 't'<<8 | 'r':
+		return KindPTR
+	case 'i'<<16 | 'p'<<8 | '4':
+		return KindIP4
+	case 'i'<<16 | 'p'<<8 | '6':
+		return KindIP6
+	case 'e'<<40 | 'x'<<32 | 'i'<<24 | 's'<<16 | 't'<<8 | 's':
+		return KindExists
+	}
+	return 0
+}
+
+// parseMechanismRest parses the mechanism of text that starts at start,
+// of the given kind and qualifier, whose name ends at n, as
+// parseTermString does once it has read the name: where a fast path does
+// not apply, the name is not read again. The term's end is the next
+// space from from on.
+func parseMechanismRest(t *Term, text string, start, n, from int, kind Kind, q Qualifier) (end int, msg string) {
+	end = from
+	for end < len(text) && text[end] != ' ' {
+		end++
+	}
+	*t = Term{Kind: kind, Qualifier: q, Text: text[start:end]}
+	return end, parseMechanismArg(t, text[n:end])
 }
 
 // parseTermText parses the term of text that starts at start, with
@@ -530,19 +558,11 @@ func parseTermString(t *Term, s string) (msg string) {
 	if n-p > len("include") {
 		key = 0 // longer than any mechanism name
 	}
-	switch key {
-	case 'a'<<16 | 'l'<<8 | 'l':
-		t.Kind = KindAll
-	case 'i'<<48 | 'n'<<40 | 'c'<<32 | 'l'<<24 | 'u'<<16 | 'd'<<8 | 'e':
-		t.Kind = KindInclude
-	case 'a':
-		t.Kind = KindA
-	case 'm'<<8 | 'x':
-		t.Kind = KindMX
-	case 'p'<<16 | 't'<<8 | 'r':
-		t.Kind = KindPTR
-	case 'i'<<16 | 'p'<<8 | '4':
-		t.Kind = KindIP4
+	t.Kind = mechanismKind(key)
+	switch t.Kind {
+	case 0:
+		return fmt.Sprintf("unknown mechanism %q", clip(s[p:n], maxQuotedTerm))
+	case KindIP4:
 		// The most common term of large records, at once.
 		if n < len(s) && s[n] == ':' {
 			if p, ok := parseIPv4Prefix(s[n+1:]); ok {
@@ -550,12 +570,6 @@ func parseTermString(t *Term, s string) (msg string) {
 				return ""
 			}
 		}
-	case 'i'<<16 | 'p'<<8 | '6':
-		t.Kind = KindIP6
-	case 'e'<<40 | 'x'<<32 | 'i'<<24 | 's'<<16 | 't'<<8 | 's':
-		t.Kind = KindExists
-	default:
-		return fmt.Sprintf("unknown mechanism %q", clip(s[p:n], maxQuotedTerm))
 	}
 	return parseMechanismArg(t, s[n:])
 }
