@@ -331,9 +331,11 @@ func parseTerms(text string, buf []Term) ([]Term, error) {
 // The terms of most records are ip4 networks, include of a plain domain,
 // and a, mx or all without argument. parseTerm reads these in one pass
 // over the text, finding the term's end as it goes rather than scanning
-// for it first. Anything else, and every error, is left to
-// parseTermText, given the whole term: the fast paths accept only what
-// it accepts, and give the same term.
+// for it first. Anything else, and every error, goes the general way:
+// parseMechanismRest for a mechanism parseTerm has named, parseTermText
+// for the rest. The fast paths accept only what the general way
+// accepts, and give the same term (TestParseMatchesReference and
+// FuzzParseReference compare them with the parser they replaced).
 //
 // t may hold an earlier term: a fast path writes every field of t but
 // Offset (which parseTerms writes), and parseTermText clears it first.
@@ -393,8 +395,8 @@ func parseTerm(t *Term, text string, start int) (end int, msg string) {
 	if kind == 0 || n < len(text) && text[n] != ':' && text[n] != '/' && text[n] != ' ' {
 		return parseTermText(t, text, start, n)
 	}
-	switch end := n == len(text) || text[n] == ' '; {
-	case (kind == KindA || kind == KindMX) && end:
+	switch ends := n == len(text) || text[n] == ' '; {
+	case (kind == KindA || kind == KindMX) && ends:
 		t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = kind, q, 32, 128
 		t.Domain, t.Network, t.Text = "", netip.Prefix{}, text[start:n]
 		return n, ""
@@ -407,7 +409,7 @@ func parseTerm(t *Term, text string, start int) (end int, msg string) {
 		t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = kind, q, 32, 128
 		t.Domain, t.Network, t.Text = text[n+1:e], netip.Prefix{}, text[start:e]
 		return e, ""
-	case kind == KindAll && end:
+	case kind == KindAll && ends:
 		t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = KindAll, q, 0, 0
 		t.Domain, t.Network, t.Text = "", netip.Prefix{}, text[start:n]
 		return n, ""
