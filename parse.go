@@ -289,42 +289,244 @@ func parseTerms(text string, buf []Term) ([]Term, error) {
 			i++
 			continue
 		}
-		// Terms are short: a loop beats IndexByte's setup.
-		j := i + 1
-		for j < len(text) && text[j] != ' ' {
-			j++
+		// The term is written in its slot of buf, each field once: a
+		// fast path of parseTerm writes every field, so the slot needs no
+		// clearing first, and each pointer passes the write barrier once
+		// (as it did when the term was made on the stack and copied,
+		// which cost an ip4 record 10% more: the copy reads the term
+		// back in wide loads right after its fields' narrow stores).
+		k := len(buf)
+		if k < cap(buf) {
+			buf = buf[:k+1]
+		} else {
+			buf = append(buf, Term{})
 		}
-		// The term is made on the stack and copied once into buf, which
-		// is on the heap: its pointers pass the write barrier once.
-		var t Term
-		if msg := parseTerm(&t, text[i:j]); msg != "" {
-			return buf, &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: msg}
+		t := &buf[k]
+		j, msg := parseTerm(t, text, i)
+		if msg != "" {
+			return buf[:k], &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: msg}
 		}
 		switch t.Kind {
 		case KindRedirect:
 			if haveRedirect {
-				return buf, &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: "second redirect modifier"}
+				return buf[:k], &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: "second redirect modifier"}
 			}
 			haveRedirect = true
 		case KindExp:
 			if haveExp {
-				return buf, &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: "second exp modifier"}
+				return buf[:k], &SyntaxError{Record: text, Term: text[i:j], Offset: i, Msg: "second exp modifier"}
 			}
 			haveExp = true
 		}
 		t.Offset = int32(min(i, math.MaxInt32))
-		buf = append(buf, t)
 		i = j
 	}
 	return buf, nil
 }
 
-// parseTerm parses one term into t; a non-empty msg says why it is invalid.
-// It reads the name once: a modifier is name "=" macro-string, name =
-// ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) (RFC 7208 section 12); a
-// directive is [ qualifier ] mechanism, a mechanism name being letters
+// parseTerm parses the term of text that starts at start into t, and
+// returns where it ends (the next space, or the end of text); a non-empty
+// msg says why it is invalid.
+//
+// The terms of most records are ip4 networks, include of a plain domain,
+// and a, mx or all without argument. parseTerm reads these in one pass
+// over the text, finding the term's end as it goes rather than scanning
+// for it first. Anything else, and every error, goes the general way:
+// parseMechanismRest for a mechanism parseTerm has named, parseTermText
+// for the rest. The fast paths accept only what the general way
+// accepts, and give the same term (TestParseMatchesReference and
+// FuzzParseReference compare them with the parser they replaced).
+//
+// t may hold an earlier term: a fast path writes every field of t but
+// Offset (which parseTerms writes), and parseTermText clears it first.
+func parseTerm(t *Term, text string, start int) (end int, msg string) {
+	p := start
+	q := QualifierPass
+	if p < len(text) {
+		switch c := Qualifier(text[p]); c {
+		case QualifierPass, QualifierFail, QualifierSoftFail, QualifierNeutral:
+			q, p = c, p+1
+		}
+	}
+	// "ip4:", the most common start of a term, at once: the name and
+	// its ':' in one bounds check. c|0x20 == 'i' holds for 'i' and 'I'
+	// alone.
+	if p+len("ip4:") <= len(text) {
+		if f := text[p : p+4]; f[0]|0x20 == 'i' && f[1]|0x20 == 'p' && f[2] == '4' && f[3] == ':' {
+			pfx, e, ok := scanIPv4Prefix(text, p+4, true)
+			if ok {
+				t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = KindIP4, q, 0, 0
+				t.Domain, t.Network, t.Text = "", pfx, text[start:e]
+				return e, ""
+			}
+			return parseMechanismRest(t, text, start, p+len("ip4"), e, KindIP4, q)
+		}
+	}
+	// "include:", the next most common, at once: its letters folded to
+	// lower case (c|0x20), its ':' as is.
+	if p+len("include:") <= len(text) && load8(text[p:p+8])|0x0020202020202020 == includeColon {
+		e, ok := scanPlainDomain(text, p+8, true)
+		if ok {
+			t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = KindInclude, q, 0, 0
+			t.Domain, t.Network, t.Text = text[p+8:e], netip.Prefix{}, text[start:e]
+			return e, ""
+		}
+		return parseMechanismRest(t, text, start, p+len("include"), e, KindInclude, q)
+	}
+	// The name, in lower case, packed into key while it fits. c|0x20
+	// is a letter in lower case, and leaves digits as they are.
+	n := p
+	var key uint64
+	for n < len(text) {
+		c := text[n]
+		if l := c | 0x20; (l < 'a' || l > 'z') && (c < '0' || c > '9') {
+			break
+		}
+		key = key<<8 | uint64(c|0x20)
+		n++
+	}
+	if n-p > len("include") {
+		key = 0 // longer than any mechanism name
+	}
+	// After a mechanism's name comes ':', '/' or the term's end; '='
+	// (a modifier) and the rest go the general way, which says what is
+	// wrong.
+	kind := mechanismKind(key)
+	if kind == 0 || n < len(text) && text[n] != ':' && text[n] != '/' && text[n] != ' ' {
+		return parseTermText(t, text, start, n)
+	}
+	switch ends := n == len(text) || text[n] == ' '; {
+	case (kind == KindA || kind == KindMX) && ends:
+		t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = kind, q, 32, 128
+		t.Domain, t.Network, t.Text = "", netip.Prefix{}, text[start:n]
+		return n, ""
+	case (kind == KindA || kind == KindMX) && text[n] == ':':
+		// A domain with a '/' may have a prefix length: the general way.
+		e, ok := scanPlainDomain(text, n+1, false)
+		if !ok {
+			return parseMechanismRest(t, text, start, n, e, kind, q)
+		}
+		t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = kind, q, 32, 128
+		t.Domain, t.Network, t.Text = text[n+1:e], netip.Prefix{}, text[start:e]
+		return e, ""
+	case kind == KindAll && ends:
+		t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = KindAll, q, 0, 0
+		t.Domain, t.Network, t.Text = "", netip.Prefix{}, text[start:n]
+		return n, ""
+	}
+	return parseMechanismRest(t, text, start, n, n, kind, q)
+}
+
+// mechanismKind returns the kind of the mechanism whose name, in lower
+// case, is packed in key, and 0 for anything else.
+func mechanismKind(key uint64) Kind {
+	switch key {
+	case 'a'<<16 | 'l'<<8 | 'l':
+		return KindAll
+	case 'i'<<48 | 'n'<<40 | 'c'<<32 | 'l'<<24 | 'u'<<16 | 'd'<<8 | 'e':
+		return KindInclude
+	case 'a':
+		return KindA
+	case 'm'<<8 | 'x':
+		return KindMX
+	case 'p'<<16 | 't'<<8 | 'r':
+		return KindPTR
+	case 'i'<<16 | 'p'<<8 | '4':
+		return KindIP4
+	case 'i'<<16 | 'p'<<8 | '6':
+		return KindIP6
+	case 'e'<<40 | 'x'<<32 | 'i'<<24 | 's'<<16 | 't'<<8 | 's':
+		return KindExists
+	}
+	return 0
+}
+
+// parseMechanismRest parses the mechanism of text that starts at start,
+// of the given kind and qualifier, whose name ends at n, as
+// parseTermString does once it has read the name: where a fast path does
+// not apply, the name is not read again. The term's end is the next
+// space from from on.
+func parseMechanismRest(t *Term, text string, start, n, from int, kind Kind, q Qualifier) (end int, msg string) {
+	end = from
+	for end < len(text) && text[end] != ' ' {
+		end++
+	}
+	*t = Term{Kind: kind, Qualifier: q, Text: text[start:end]}
+	return end, parseMechanismArg(t, text[n:end])
+}
+
+// parseTermText parses the term of text that starts at start, with
+// parseTermString, after finding its end: the next space from from on.
+func parseTermText(t *Term, text string, start, from int) (end int, msg string) {
+	// Terms are short: a loop beats IndexByte's setup.
+	end = from
+	for end < len(text) && text[end] != ' ' {
+		end++
+	}
+	*t = Term{}
+	return end, parseTermString(t, text[start:end])
+}
+
+// scanPlainDomain reads a domain-spec without macros from text at start
+// to the next space or the end of text, and returns where it ends. It
+// reports whether the domain-spec is one that checkDomainSpec accepts
+// without its macro-string check: visible ASCII other than '%', with a
+// top-level label. '/' stops it (ok false) unless slash is true.
+func scanPlainDomain(text string, start int, slash bool) (end int, ok bool) {
+	end = start
+	// Eight bytes at a time while they are all plain (most of a
+	// domain), then a byte at a time.
+	for end+8 <= len(text) && plain8(load8(text[end:end+8]), slash) {
+		end += 8
+	}
+	for ; end < len(text); end++ {
+		c := text[end]
+		if c == ' ' {
+			break
+		}
+		if c < 0x21 || c > 0x7e || c == '%' || c == '/' && !slash {
+			return end, false
+		}
+	}
+	d := strings.TrimSuffix(text[start:end], ".")
+	dot := strings.LastIndexByte(d, '.')
+	return end, dot >= 0 && isTopLabel(d[dot+1:])
+}
+
+// load8 returns the first 8 bytes of s, the first in the low byte; the
+// compiler makes it one load.
+func load8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// includeColon is "include:" as load8 reads it.
+const includeColon = 'i' | 'n'<<8 | 'c'<<16 | 'l'<<24 | 'u'<<32 | 'd'<<40 | 'e'<<48 | ':'<<56
+
+// plain8 reports whether the 8 bytes of w are visible ASCII other than
+// '%', and other than '/' unless slash is true: what scanPlainDomain
+// reads on. It tests them at once ("SIMD within a register"): for a
+// word v, (v-ones*n)&^v has the high bit of some byte set exactly when
+// a byte of v is less than n (n at most 128), and v^(ones*c) has a zero
+// byte where v has the byte c.
+func plain8(w uint64, slash bool) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	del, pct := w^(ones*0x7f), w^(ones*'%')
+	bad := w | (w-ones*0x21)&^w | (del-ones)&^del | (pct-ones)&^pct
+	if !slash {
+		sl := w ^ (ones * '/')
+		bad |= (sl - ones) &^ sl
+	}
+	return bad&highs == 0
+}
+
+// parseTermString parses the term s into t; a non-empty msg says why it
+// is invalid. It reads the name once: a modifier is name "=" macro-string,
+// name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) (RFC 7208 section 12);
+// a directive is [ qualifier ] mechanism, a mechanism name being letters
 // and digits up to its argument.
-func parseTerm(t *Term, s string) (msg string) {
+func parseTermString(t *Term, s string) (msg string) {
 	t.Text = s
 	p := 0
 	if len(s) > 0 {
@@ -358,19 +560,11 @@ func parseTerm(t *Term, s string) (msg string) {
 	if n-p > len("include") {
 		key = 0 // longer than any mechanism name
 	}
-	switch key {
-	case 'a'<<16 | 'l'<<8 | 'l':
-		t.Kind = KindAll
-	case 'i'<<48 | 'n'<<40 | 'c'<<32 | 'l'<<24 | 'u'<<16 | 'd'<<8 | 'e':
-		t.Kind = KindInclude
-	case 'a':
-		t.Kind = KindA
-	case 'm'<<8 | 'x':
-		t.Kind = KindMX
-	case 'p'<<16 | 't'<<8 | 'r':
-		t.Kind = KindPTR
-	case 'i'<<16 | 'p'<<8 | '4':
-		t.Kind = KindIP4
+	t.Kind = mechanismKind(key)
+	switch t.Kind {
+	case 0:
+		return fmt.Sprintf("unknown mechanism %q", clip(s[p:n], maxQuotedTerm))
+	case KindIP4:
 		// The most common term of large records, at once.
 		if n < len(s) && s[n] == ':' {
 			if p, ok := parseIPv4Prefix(s[n+1:]); ok {
@@ -378,12 +572,6 @@ func parseTerm(t *Term, s string) (msg string) {
 				return ""
 			}
 		}
-	case 'i'<<16 | 'p'<<8 | '6':
-		t.Kind = KindIP6
-	case 'e'<<40 | 'x'<<32 | 'i'<<24 | 's'<<16 | 't'<<8 | 's':
-		t.Kind = KindExists
-	default:
-		return fmt.Sprintf("unknown mechanism %q", clip(s[p:n], maxQuotedTerm))
 	}
 	return parseMechanismArg(t, s[n:])
 }
@@ -514,60 +702,96 @@ func parseNetworkArg(t *Term, arg string) (msg string) {
 // (four decimal fields of at most 255, without leading zeros), without
 // its generality.
 func parseIPv4(s string) (netip.Addr, bool) {
-	var a [4]byte
-	i := 0
-	for field := 0; field < 4; field++ {
-		if field > 0 {
-			if i >= len(s) || s[i] != '.' {
-				return netip.Addr{}, false
-			}
-			i++
-		}
-		// One to three digits, no leading zero, at most 255.
-		if i >= len(s) || !isDigit(s[i]) {
-			return netip.Addr{}, false
-		}
-		v := int(s[i] - '0')
-		i++
-		if v != 0 {
-			for k := 0; k < 2 && i < len(s) && isDigit(s[i]); k++ {
-				v = v*10 + int(s[i]-'0')
-				i++
-			}
-		}
-		if v > 255 {
-			return netip.Addr{}, false
-		}
-		a[field] = byte(v)
-	}
-	if i != len(s) {
+	p, end, ok := scanIPv4Prefix(s, 0, false)
+	if !ok || end != len(s) {
 		return netip.Addr{}, false
 	}
-	return netip.AddrFrom4(a), true
+	return p.Addr(), true
 }
 
 // parseIPv4Prefix parses an IPv4 address with an optional prefix length,
 // as parseIPv4 and parseCIDR do, in one pass; ok is false for anything
 // else.
 func parseIPv4Prefix(s string) (p netip.Prefix, ok bool) {
-	end := len(s)
+	// s is a term's argument: it has no space.
+	p, _, ok = scanIPv4Prefix(s, 0, true)
+	return p, ok
+}
+
+// scanIPv4Prefix reads an IPv4 address as parseIPv4 does, then if
+// prefix is true an optional prefix length as parseCIDR does, from text
+// at i to the next space or the end of text, and returns where it ends:
+// an ip4 term is read without finding its end first. ok is false for
+// anything else, which the general way reads again to say what is wrong.
+// Without prefix, it stops after the address.
+func scanIPv4Prefix(text string, i int, prefix bool) (p netip.Prefix, end int, ok bool) {
+	var a [4]byte
+	for field := range 4 {
+		if field > 0 {
+			if i >= len(text) || text[i] != '.' {
+				return p, i, false
+			}
+			i++
+		}
+		// One to three digits, no leading zero, at most 255. Where three
+		// bytes are left, as they are but at the end of a record, they
+		// are read with one bounds check.
+		var v uint
+		if i+3 <= len(text) {
+			f := text[i : i+3]
+			d0, d1, d2 := uint(f[0]-'0'), uint(f[1]-'0'), uint(f[2]-'0')
+			switch {
+			case d0 > 9:
+				return p, i, false
+			case d0 == 0 || d1 > 9:
+				v, i = d0, i+1
+			case d2 > 9:
+				v, i = d0*10+d1, i+2
+			default:
+				v, i = d0*100+d1*10+d2, i+3
+			}
+		} else {
+			if i >= len(text) || !isDigit(text[i]) {
+				return p, i, false
+			}
+			v = uint(text[i] - '0')
+			i++
+			if v != 0 {
+				for k := 0; k < 2 && i < len(text) && isDigit(text[i]); k++ {
+					v = v*10 + uint(text[i]-'0')
+					i++
+				}
+			}
+		}
+		if v > 255 {
+			return p, i, false
+		}
+		a[field] = byte(v)
+	}
 	bits := 32
-	// The prefix length is at most 2 digits ("32"), without a leading
-	// zero; anything longer is left to the general way.
-	switch {
-	case end >= 2 && s[end-2] == '/' && isDigit(s[end-1]):
-		bits, end = int(s[end-1]-'0'), end-2
-	case end >= 3 && s[end-3] == '/' && s[end-2] >= '1' && s[end-2] <= '9' && isDigit(s[end-1]):
-		bits, end = int(s[end-2]-'0')*10+int(s[end-1]-'0'), end-3
-		if bits > 32 {
-			return netip.Prefix{}, false
+	if !prefix {
+		return netip.PrefixFrom(netip.AddrFrom4(a), bits), i, true
+	}
+	if i < len(text) && text[i] == '/' {
+		// "0", or one or two digits without a leading zero, at most 32.
+		i++
+		if i >= len(text) || !isDigit(text[i]) {
+			return p, i, false
+		}
+		bits = int(text[i] - '0')
+		i++
+		if bits != 0 && i < len(text) && isDigit(text[i]) {
+			bits = bits*10 + int(text[i]-'0')
+			i++
+			if bits > 32 {
+				return p, i, false
+			}
 		}
 	}
-	addr, ok := parseIPv4(s[:end])
-	if !ok {
-		return netip.Prefix{}, false
+	if i < len(text) && text[i] != ' ' {
+		return p, i, false
 	}
-	return netip.PrefixFrom(addr, bits), true
+	return netip.PrefixFrom(netip.AddrFrom4(a), bits), i, true
 }
 
 func modifierNameLen(s string) int {

@@ -212,6 +212,15 @@ var parseCorpus = []string{
 	"v=spf1 exp=%{c}.x x=%{c} redirect=%{r}.x",
 	"v=spf1 +   -   ~all",
 	"v=spf1 includeinclude:x.example abcdefghijk:x",
+	// The one-pass fast paths of parseTerm, at their edges: a term at
+	// the end of the record, a short tail, a trailing dot, '/' in a
+	// domain, a qualifier and upper case.
+	"v=spf1 -IP4:1.2.3.4/0 iP4:10.0.0.1/32 ip4:1.2.3.4/3 ip4:9.9.9.9/05 ip4:1.2.3.4/32/ ip4:1.2.3.4",
+	"v=spf1 ip4:1.2.3.4% ip4:1.2.3.4:5 ip4:1.2.3.4/",
+	"v=spf1 ip4:1.2.3",
+	"v=spf1 ip4:1.2.3.400",
+	"v=spf1 ~Include:x.example. include:x..example. include:x/y.example include:.example include:x.-ex a:x.example. mx:x/y.example Mx:x.y. a:x.y/24//64",
+	"v=spf1 all: -ALL ?mx a mx: a:",
 }
 
 // TestParseMatchesReference checks that the parser gives what the parser
@@ -243,6 +252,20 @@ func checkParseReference(t *testing.T, text string) {
 			t.Fatalf("parseTerms(%q) term %d = %+v, reference %+v", text, i, got[i], want[i])
 		}
 	}
+	// Into a buffer that holds other terms, as the evaluator's scratch
+	// does, the same terms: no field keeps what the slot held.
+	old := Term{Kind: KindExists, Qualifier: QualifierNeutral, CIDR4: 1, CIDR6: 2, Offset: 3,
+		Domain: "old.example", Network: netip.MustParsePrefix("10.0.0.0/8"), Text: "old"}
+	buf := make([]Term, len(want))
+	for i := range buf {
+		buf[i] = old
+	}
+	got, _ = parseTerms(text, buf[:0])
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("parseTerms(%q) into a used buffer: term %d = %+v, reference %+v", text, i, got[i], want[i])
+		}
+	}
 }
 
 // FuzzParseReference compares the parser with its reference on any text.
@@ -267,6 +290,39 @@ func TestParseIPv4(t *testing.T) {
 		got, ok := parseIPv4(s)
 		if ok != wantOK || ok && got != want {
 			t.Errorf("parseIPv4(%q) = %v, %v; netip gives %v, %v", s, got, ok, want, err)
+		}
+	}
+}
+
+// TestPlain8 compares plain8, which tests eight bytes at once, with a
+// test of each byte: every byte value at every position of a plain word.
+func TestPlain8(t *testing.T) {
+	plainByte := func(c byte, slash bool) bool {
+		return c >= 0x21 && c <= 0x7e && c != '%' && (slash || c != '/')
+	}
+	for _, slash := range []bool{false, true} {
+		for pos := range 8 {
+			for c := range 256 {
+				b := []byte("abcdefgh")
+				b[pos] = byte(c)
+				if got, want := plain8(load8(string(b)), slash), plainByte(byte(c), slash); got != want {
+					t.Errorf("plain8(%q, slash %v) = %v, want %v", b, slash, got, want)
+				}
+			}
+		}
+	}
+	// Several bytes that are not plain, and borrows between bytes.
+	for _, s := range []string{"\x00\x00\x00\x00\x00\x00\x00\x00", "\xff\xff\xff\xff\xff\xff\xff\xff",
+		" !\"#$%&'", "%%%%%%%%", "////////", "\x20\x21\x20\x21\x20\x21\x20\x21", "\x7e\x7f\x7e\x7f\x7e\x7f\x7e\x7f",
+		"!!!!!!!!", "~~~~~~~~", "\x21\x00\x21\x21\x21\x21\x21\x21", "a.b-c_d0"} {
+		for _, slash := range []bool{false, true} {
+			want := true
+			for i := 0; i < 8; i++ {
+				want = want && plainByte(s[i], slash)
+			}
+			if got := plain8(load8(s), slash); got != want {
+				t.Errorf("plain8(%q, slash %v) = %v, want %v", s, slash, got, want)
+			}
 		}
 	}
 }

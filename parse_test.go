@@ -175,3 +175,26 @@ func TestTermNameValue(t *testing.T) {
 		t.Errorf("Name and Value (-want +got):\n%s", diff)
 	}
 }
+
+// BenchmarkParseTerms parses the records of testdata/bench.zone into a
+// reused buffer, as an evaluation does with a Response it sees once (the
+// "spf-go-fresh" checks of bench/).
+func BenchmarkParseTerms(b *testing.B) {
+	for _, r := range []struct{ name, text string }{
+		{"ip4", "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.0/24 ip4:203.0.113.0/24 ip4:100.64.0.0/16 ip4:100.65.0.0/16 -all"},
+		{"mx-include", "v=spf1 mx include:_spf.example.org -all"},
+		{"ip4-include", "v=spf1 ip4:198.51.100.0/24 include:_spf2.example.org ~all"},
+		{"ip4-ip6", "v=spf1 ip4:203.0.113.0/24 ip6:2001:db8::/32 -all"},
+	} {
+		b.Run(r.name, func(b *testing.B) {
+			b.ReportAllocs()
+			buf := make([]Term, 0, 16)
+			for b.Loop() {
+				var err error
+				if buf, err = parseTerms(r.text, buf[:0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
