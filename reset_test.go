@@ -3,6 +3,7 @@ package spf
 import (
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -114,6 +115,61 @@ func compareFields(t *testing.T, name string, want, got reflect.Value) {
 		default:
 			if !w.Equal(g) {
 				t.Errorf("%s = %v, want %v", field, g, w)
+			}
+		}
+	}
+}
+
+// TestIsASCII compares isASCII, which reads 8 bytes at a time, with a
+// byte-by-byte test: every length up to 24, with one non-ASCII byte of
+// each kind at every position.
+func TestIsASCII(t *testing.T) {
+	for n := 0; n <= 24; n++ {
+		s := []byte(strings.Repeat("a", n))
+		if !isASCII(string(s)) {
+			t.Errorf("isASCII(%q) = false", s)
+		}
+		for i := range s {
+			for _, c := range []byte{0x80, 0xc3, 0xff} {
+				s[i] = c
+				if isASCII(string(s)) {
+					t.Errorf("isASCII(%q) = true", s)
+				}
+			}
+			s[i] = 0x7f // ASCII
+			if !isASCII(string(s)) {
+				t.Errorf("isASCII(%q) = false", s)
+			}
+			s[i] = 'a'
+		}
+	}
+}
+
+// TestSenderOK compares senderOK, which reads 8 bytes at a time, with a
+// byte-by-byte test of the same rule: every byte value at every position
+// of local parts and domains of several lengths.
+func TestSenderOK(t *testing.T) {
+	ref := func(s string) bool {
+		at := strings.LastIndexByte(s, '@')
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c < 0x20 || c == 0x7f || i > at && (c == ' ' || c == '<' || c == '>') {
+				return false
+			}
+		}
+		return true
+	}
+	for _, local := range []string{"", "a", "alice", "first.last+tag", "x\\u00e9y.z"} {
+		for _, dom := range []string{"", "b.c", "example.org", "mail.sub.example.co.uk"} {
+			base := []byte(local + "@" + dom)
+			for pos := range base {
+				for c := 0; c < 256; c++ {
+					b := append([]byte(nil), base...)
+					b[pos] = byte(c)
+					if got, want := senderOK(string(b)), ref(string(b)); got != want {
+						t.Fatalf("senderOK(%q) = %v, want %v", b, got, want)
+					}
+				}
 			}
 		}
 	}

@@ -496,18 +496,55 @@ func clip(s string, max int) string {
 // checks "Macro Error@e8.example.com". Non-ASCII is left to the
 // evaluation (RFC 6531 allows it).
 func senderError(sender string) error {
+	if senderOK(sender) {
+		return nil
+	}
+	q := clip(sender, maxQuotedInput)
+	return fmt.Errorf("%w: sender %q holds a control character, or white space or an angle bracket in its domain, which no address can hold", ErrInvalidInput, q)
+}
+
+// senderOK is senderError's test, 8 bytes at a time (see badSender8):
+// it reads the sender of every check.
+func senderOK(sender string) bool {
 	at := strings.LastIndexByte(sender, '@')
-	for i := 0; i < len(sender); i++ {
-		c := sender[i]
-		if c > '>' && c != 0x7f {
-			continue // letters, "@" and most of an address
-		}
-		if c < 0x20 || c == 0x7f || i > at && (c == ' ' || c == '<' || c == '>') {
-			q := clip(sender, maxQuotedInput)
-			return fmt.Errorf("%w: sender %q holds a control character, or white space or an angle bracket in its domain, which no address can hold", ErrInvalidInput, q)
+	local, domain := sender[:at+1], sender[at+1:]
+	for ; len(local) >= 8; local = local[8:] {
+		if badSender8(load8(local), false) {
+			return false
 		}
 	}
-	return nil
+	for ; len(domain) >= 8; domain = domain[8:] {
+		if badSender8(load8(domain), true) {
+			return false
+		}
+	}
+	for i := 0; i < len(local); i++ {
+		if c := local[i]; c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	for i := 0; i < len(domain); i++ {
+		if c := domain[i]; c < 0x20 || c == 0x7f || c == ' ' || c == '<' || c == '>' {
+			return false
+		}
+	}
+	return true
+}
+
+// badSender8 reports whether a byte of w is a control character or DEL,
+// or, in a domain, a space or an angle bracket. It tests the 8 at once,
+// as plain8 does: (v-ones*n)&^v has the high bit of some byte set
+// exactly when a byte of v is less than n (n at most 128), and v^(ones*c)
+// has a zero byte where v has the byte c.
+func badSender8(w uint64, domain bool) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	del := w ^ (ones * 0x7f)
+	bad := (w-ones*0x20)&^w | (del-ones)&^del
+	if domain {
+		sp, lt, gt := w^(ones*' '), w^(ones*'<'), w^(ones*'>')
+		bad |= (sp-ones)&^sp | (lt-ones)&^lt | (gt-ones)&^gt
+	}
+	return bad&highs != 0
 }
 
 // invalidInput returns the permerror outcome of a check that was not made

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -50,11 +49,44 @@ type Zone struct {
 }
 
 // A zoneView is a copy of the records of a Zone that no one changes (see
-// Zone.view).
-type zoneView struct {
-	answers  map[zoneKey]*zoneEntry
-	cnames   map[string]string
-	timeouts map[zoneKey]bool
+// Zone.view), by name, so that a lookup hashes a string alone.
+type zoneView map[string]*zoneNode
+
+// A zoneNode is what a zoneView holds for one name.
+type zoneNode struct {
+	answers    [5]*zoneEntry // by typeSlot
+	cname      string
+	isCNAME    bool
+	timeoutAll bool         // SetTimeout with no types
+	timeouts   []spf.RRType // SetTimeout's types
+}
+
+// typeSlot returns the index in zoneNode.answers of the answers of type
+// typ, or -1 for a type a Zone holds no records of.
+func typeSlot(typ spf.RRType) int {
+	switch typ {
+	case spf.TypeA:
+		return 0
+	case spf.TypeAAAA:
+		return 1
+	case spf.TypeMX:
+		return 2
+	case spf.TypeTXT:
+		return 3
+	case spf.TypePTR:
+		return 4
+	}
+	return -1
+}
+
+// node returns v's node for name, adding an empty one if it has none.
+func (v zoneView) node(name string) *zoneNode {
+	n := v[name]
+	if n == nil {
+		n = new(zoneNode)
+		v[name] = n
+	}
+	return n
 }
 
 // A zoneEntry is the answer for one name and type, with what building
@@ -188,7 +220,25 @@ func (z *Zone) current() *zoneView {
 	defer z.mu.Unlock()
 	v := z.view.Load()
 	if v == nil {
-		v = &zoneView{answers: maps.Clone(z.answers), cnames: maps.Clone(z.cnames), timeouts: maps.Clone(z.timeouts)}
+		v = &zoneView{}
+		*v = make(zoneView, len(z.names))
+		for k, e := range z.answers {
+			if i := typeSlot(k.typ); i >= 0 {
+				v.node(k.name).answers[i] = e
+			}
+		}
+		for name, target := range z.cnames {
+			n := v.node(name)
+			n.cname, n.isCNAME = target, true
+		}
+		for k := range z.timeouts {
+			n := v.node(k.name)
+			if k.typ == 0 {
+				n.timeoutAll = true
+			} else {
+				n.timeouts = append(n.timeouts, k.typ)
+			}
+		}
 		z.view.Store(v)
 	}
 	return v
@@ -217,23 +267,26 @@ func (z *Zone) InMemory() bool { return true }
 
 func (z *Zone) lookup(name string, typ spf.RRType) (*spf.Response, error) {
 	n := zoneName(name)
-	v := z.current()
+	v := *z.current()
+	slot := typeSlot(typ)
 	for hops := 0; ; hops++ {
-		k := zoneKey{n, typ}
-		if e := v.answers[k]; e != nil {
-			return e.resp, nil
+		node := v[n]
+		if node == nil {
+			break
 		}
-		if v.timeouts[k] || v.timeouts[zoneKey{n, 0}] {
+		if slot >= 0 && node.answers[slot] != nil {
+			return node.answers[slot].resp, nil
+		}
+		if node.timeoutAll || slices.Contains(node.timeouts, typ) {
 			return nil, &timeoutError{name: name}
 		}
-		target, ok := v.cnames[n]
-		if !ok {
+		if !node.isCNAME {
 			break
 		}
 		if hops >= 8 {
 			return nil, fmt.Errorf("spf: CNAME chain from %q too long or looping", name)
 		}
-		n = target
+		n = node.cname
 	}
 	return nil, spf.ErrNotFound
 }
