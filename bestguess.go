@@ -2,7 +2,6 @@ package spf
 
 import (
 	"context"
-	"time"
 )
 
 // DefaultBestGuess is the usual best-guess record for domains without an
@@ -26,7 +25,7 @@ func DefaultBestGuessRecord() *Record {
 // deadline, and no local rules. It sets out.Guessed and out.BestGuess,
 // made neutral where the guess gives fail or softfail: a guess is never
 // evidence against a sender.
-func (c *Checker) bestGuess(ctx context.Context, out *Outcome, local, domain string, deadline *time.Time) {
+func (c *Checker) bestGuess(ctx context.Context, out *Outcome, local, domain string, deadline *monoTime) {
 	d, ok := normalizeDomain(domain)
 	if !ok || out.Domain == "" {
 		return // not a domain: nothing to guess for

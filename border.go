@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/spf-go/spf/internal/domain"
 	"github.com/spf-go/spf/internal/escape"
@@ -76,7 +75,7 @@ func (c *Checker) check(ctx context.Context, out *Outcome, ip netip.Addr, helo, 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	var deadline time.Time // set by the first evaluation that reads the clock
+	var deadline monoTime // set by the first evaluation that reads the clock
 	if skip := c.skip(ctx, ip, helo, sender, &deadline); skip != nil {
 		d, _ := normalizeDomain(domain)
 		*out = Outcome{
@@ -114,7 +113,7 @@ func (c *Checker) receiverName() string {
 // or forwarder is a check_host() of its own, with its own lookup limits
 // but the check's deadline; a result other than pass, an error included,
 // is no match.
-func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string, deadline *time.Time) *Skip {
+func (c *Checker) skip(ctx context.Context, ip netip.Addr, helo, sender string, deadline *monoTime) *Skip {
 	ip = ip.Unmap()
 	if !ip.IsValid() {
 		return nil
@@ -167,7 +166,7 @@ func (c *Checker) trustedHELO(helo string) (string, bool) {
 // skipByPTR finds a validated PTR name of the client (as the ptr
 // mechanism does, RFC 7208 section 5.5) that is a domain of
 // Checker.TrustedForwarderNames or under it.
-func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender string, deadline *time.Time) *Skip {
+func (c *Checker) skipByPTR(ctx context.Context, ip netip.Addr, helo, sender string, deadline *monoTime) *Skip {
 	local, senderDomain := splitSender(sender)
 	e := c.newEvaluation(ip, helo, sender, local, senderDomain)
 	defer e.release()

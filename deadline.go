@@ -7,18 +7,28 @@ import (
 )
 
 // clockBase is a time read once, when the package is initialised, and
-// never changed: deadlineIn reads the monotonic clock from it.
+// never changed: a monoTime is measured from it.
 var clockBase = time.Now()
 
-// deadlineIn returns the time d from now, as time.Now().Add(d) does, but
-// with one read of the monotonic clock (time.Since of a time that has a
-// monotonic reading), not two (the wall clock as well): this is done once
-// a check. The wall reading of the result follows the monotonic clock
-// from clockBase, which is what deadlines are measured by (time.Until
-// and net.Conn deadlines use the monotonic reading).
-func deadlineIn(d time.Duration) time.Time {
-	return clockBase.Add(time.Since(clockBase) + d)
+// A monoTime is an instant on the monotonic clock, as the time since
+// clockBase: one read of the clock makes it (time.Since of a time that
+// has a monotonic reading), not two (the wall clock as well), and it
+// holds no pointer, unlike a time.Time, so storing it costs no write
+// barrier. The zero monoTime is no instant: a deadline not set yet.
+type monoTime time.Duration
+
+// deadlineIn returns the instant d from now, d > 0. It reads the clock.
+func deadlineIn(d time.Duration) monoTime {
+	return monoTime(time.Since(clockBase) + d)
 }
+
+// passed reports whether t is past. It reads the clock.
+func (t monoTime) passed() bool { return time.Since(clockBase) >= time.Duration(t) }
+
+// time returns t as a time.Time, whose wall reading follows the monotonic
+// clock from clockBase, which is what deadlines are measured by
+// (time.Until and net.Conn deadlines use the monotonic reading).
+func (t monoTime) time() time.Time { return clockBase.Add(time.Duration(t)) }
 
 // A limitCtx is the context a check's queries get once the time limit
 // has a deadline (see evaluation.waitCtx): its parent bounded by the
@@ -35,10 +45,8 @@ func deadlineIn(d time.Duration) time.Time {
 // queries a resolver not in memory makes one: the bytes a check
 // allocates set how often the garbage collector runs.
 type limitCtx struct {
-	parent context.Context // set by newLimitCtx, not changed after
-	// deadline is the deadline as an offset from clockBase on the
-	// monotonic clock; set by newLimitCtx, not changed after.
-	deadline time.Duration
+	parent   context.Context // set by newLimitCtx, not changed after
+	deadline monoTime        // set by newLimitCtx, not changed after
 
 	stopped atomic.Bool // the check is over: Canceled
 	// made holds the real context once Done has made it.
@@ -60,13 +68,13 @@ const limitCtxChunk = 8
 // it is empty: one allocation for eight checks. A context is never
 // handed out twice, so a resolver may keep it past its check; the chunk
 // it came from then stays alive with it, under a kilobyte.
-func newLimitCtx(parent context.Context, deadline time.Time, chunk *[]limitCtx) *limitCtx {
+func newLimitCtx(parent context.Context, deadline monoTime, chunk *[]limitCtx) *limitCtx {
 	if len(*chunk) == 0 {
 		*chunk = make([]limitCtx, limitCtxChunk)
 	}
 	l := &(*chunk)[0]
 	*chunk = (*chunk)[1:]
-	l.parent, l.deadline = parent, deadline.Sub(clockBase)
+	l.parent, l.deadline = parent, deadline
 	return l
 }
 
@@ -83,12 +91,9 @@ func (l *limitCtx) stop() {
 	}
 }
 
-// when returns l's deadline as a time.
-func (l *limitCtx) when() time.Time { return clockBase.Add(l.deadline) }
-
 // Deadline returns the earlier of the parent's deadline and l's.
 func (l *limitCtx) Deadline() (time.Time, bool) {
-	own := l.when()
+	own := l.deadline.time()
 	if d, ok := l.parent.Deadline(); ok && d.Before(own) {
 		return d, true
 	}
@@ -100,7 +105,7 @@ func (l *limitCtx) Deadline() (time.Time, bool) {
 func (l *limitCtx) Done() <-chan struct{} {
 	m := l.made.Load()
 	if m == nil {
-		ctx, cancel := context.WithDeadline(l.parent, l.when())
+		ctx, cancel := context.WithDeadline(l.parent, l.deadline.time())
 		if l.made.CompareAndSwap(nil, &madeCtx{ctx, cancel}) {
 			if l.stopped.Load() {
 				cancel()
@@ -124,7 +129,7 @@ func (l *limitCtx) Err() error {
 	if err := l.parent.Err(); err != nil {
 		return err
 	}
-	if time.Since(clockBase) >= l.deadline { // the monotonic clock alone
+	if l.deadline.passed() {
 		return context.DeadlineExceeded
 	}
 	if l.stopped.Load() {
@@ -144,5 +149,5 @@ func (l *limitCtx) Value(key any) any {
 
 // String describes l, as the contexts of the context package do.
 func (l *limitCtx) String() string {
-	return "spf.limitCtx(" + l.when().String() + ")"
+	return "spf.limitCtx(" + l.deadline.time().String() + ")"
 }

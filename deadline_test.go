@@ -37,7 +37,7 @@ func TestLimitCtx(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
 			defer cancel()
-			l := newLimitCtx(parent, tt.deadline, new([]limitCtx))
+			l := newLimitCtx(parent, monoAt(tt.deadline), new([]limitCtx))
 			var ctx context.Context = l
 			if tt.done {
 				ctx.Done()
@@ -88,7 +88,7 @@ func TestLimitCtxParentDeadline(t *testing.T) {
 	soon := time.Now().Add(time.Minute)
 	parent, cancel := context.WithDeadline(context.Background(), soon)
 	defer cancel()
-	l := newLimitCtx(parent, soon.Add(time.Hour), new([]limitCtx))
+	l := newLimitCtx(parent, monoAt(soon.Add(time.Hour)), new([]limitCtx))
 	if d, ok := l.Deadline(); !ok || !d.Equal(soon) {
 		t.Errorf("Deadline() = %v, %v; want the parent's %v", d, ok, soon)
 	}
@@ -100,7 +100,7 @@ func TestLimitCtxParentDeadline(t *testing.T) {
 func TestDeadlineIn(t *testing.T) {
 	const d = 20 * time.Second
 	before := time.Now().Add(d)
-	got := deadlineIn(d)
+	got := deadlineIn(d).time()
 	after := time.Now().Add(d)
 	if got.Before(before) || got.After(after) {
 		t.Errorf("deadlineIn(%v) = %v, want between %v and %v", d, got, before, after)
@@ -160,7 +160,7 @@ func TestLimitCtxChunk(t *testing.T) {
 	var chunk []limitCtx
 	seen := make(map[*limitCtx]bool, limitCtxChunk*8)
 	allocs := testing.AllocsPerRun(limitCtxChunk*4, func() {
-		l := newLimitCtx(context.Background(), time.Time{}, &chunk)
+		l := newLimitCtx(context.Background(), 0, &chunk)
 		if seen[l] {
 			t.Fatal("a context handed out twice")
 		}
@@ -178,3 +178,6 @@ func TestLimitCtxSize(t *testing.T) {
 		t.Errorf("a limitCtx is %d bytes, want at most 40", size)
 	}
 }
+
+// monoAt returns t, which has a monotonic reading, as a monoTime.
+func monoAt(t time.Time) monoTime { return monoTime(t.Sub(clockBase)) }

@@ -47,14 +47,7 @@ type evalState struct {
 	evalCounts
 
 	ctx context.Context
-	// The time limit (RFC 7208 section 4.6.4), none if limit is zero. The
-	// deadline is set from the clock at the first query that may wait, or
-	// by the 32nd call of expired, whichever comes first; only then does ctx
-	// get it (through lim, and limited is set). A check answered from
-	// memory in a few steps thus reads no clock, and one whose resolver
-	// answers without waiting on ctx.Done makes no timer (see limitCtx).
-	deadline time.Time
-	lim      *limitCtx // the time limit's context, once limited is set
+	lim *limitCtx // the time limit's context, once limited is set
 	res      Resolver
 	trace    func(Event)
 
@@ -72,7 +65,14 @@ type evalState struct {
 // evalCounts is the part of evalState that holds no pointer, so that
 // resetting it costs no write barrier.
 type evalCounts struct {
-	limit   time.Duration
+	// The time limit (RFC 7208 section 4.6.4), none if limit is zero. The
+	// deadline is set from the clock at the first query that may wait, or
+	// by the 32nd call of expired, whichever comes first; only then does ctx
+	// get it (through lim, and limited is set). A check answered from
+	// memory in a few steps thus reads no clock, and one whose resolver
+	// answers without waiting on ctx.Done makes no timer (see limitCtx).
+	limit    time.Duration
+	deadline monoTime
 	limited bool  // ctx is lim
 	ticks   uint8 // calls of expired, which looks every 32nd
 	memory  bool  // res answers every query from memory at once
@@ -146,9 +146,6 @@ func (e *evaluation) reset(c *Checker, ip netip.Addr, helo, sender, local, sende
 	}
 	if e.ctx != nil {
 		e.ctx = nil
-	}
-	if !e.deadline.IsZero() {
-		e.deadline = time.Time{}
 	}
 	if e.lim != nil {
 		e.lim = nil
@@ -298,9 +295,9 @@ func (e *evaluation) expired(domain string) *hostResult {
 	err := e.ctx.Err()
 	if err == nil && !e.limited && e.limit > 0 {
 		// No query has waited yet, so ctx does not hold the deadline.
-		if e.deadline.IsZero() {
+		if e.deadline == 0 {
 			e.deadline = deadlineIn(e.limit)
-		} else if time.Until(e.deadline) <= 0 {
+		} else if e.deadline.passed() {
 			err = context.DeadlineExceeded
 		}
 	}
@@ -319,7 +316,7 @@ func (e *evaluation) timeUp() error {
 	if err := e.ctx.Err(); err != nil {
 		return err
 	}
-	if !e.deadline.IsZero() && time.Until(e.deadline) <= 0 {
+	if e.deadline != 0 && e.deadline.passed() {
 		return context.DeadlineExceeded
 	}
 	return nil
@@ -344,7 +341,7 @@ func (e *evaluation) memoryFirst() {
 // share deadline, so that together they stay within Checker.Timeout: the
 // first of them that reads the clock sets it, and each later one starts
 // from it. A nil deadline is e's alone.
-func (e *evaluation) startClock(c *Checker, deadline *time.Time) bool {
+func (e *evaluation) startClock(c *Checker, deadline *monoTime) bool {
 	if e.limit = c.timeLimit(); e.limit <= 0 {
 		return false
 	}
@@ -356,7 +353,7 @@ func (e *evaluation) startClock(c *Checker, deadline *time.Time) bool {
 
 // stopClock ends the context of e's time limit, releasing its timer if it
 // has one, and hands its deadline on to the next evaluation of the check.
-func (e *evaluation) stopClock(deadline *time.Time) {
+func (e *evaluation) stopClock(deadline *monoTime) {
 	if e.limited {
 		e.lim.stop()
 	}
@@ -384,7 +381,7 @@ func orDefault(v, def int) int {
 // to call), returning its Problem.
 // deadline, if not nil, is the deadline shared by the evaluations of one
 // check (see startClock).
-func (e *evaluation) run(ctx context.Context, c *Checker, out *Outcome, sender string, id Identity, domain string, deadline *time.Time) error {
+func (e *evaluation) run(ctx context.Context, c *Checker, out *Outcome, sender string, id Identity, domain string, deadline *monoTime) error {
 	*out = Outcome{
 		Identity: id,
 		ClientIP: e.env.ip,
@@ -1060,7 +1057,7 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 // caller's, bounded by the time limit from the first such query on.
 func (e *evaluation) waitCtx() context.Context {
 	if !e.limited && !e.memory && e.limit > 0 {
-		if e.deadline.IsZero() {
+		if e.deadline == 0 {
 			e.deadline = deadlineIn(e.limit)
 		}
 		// A limitCtx of its own for every check, never reused: a

@@ -432,7 +432,7 @@ func (c *Checker) CheckHost(ctx context.Context, ip netip.Addr, domain, sender s
 // (see evaluation.startClock), nil for a check of its own. resultOnly is
 // for a check made for its result alone (the skips of border.go): its
 // outcome then has no Explanation.
-func (c *Checker) checkHost(ctx context.Context, ip netip.Addr, domain, sender string, deadline *time.Time, resultOnly bool) (Outcome, error) {
+func (c *Checker) checkHost(ctx context.Context, ip netip.Addr, domain, sender string, deadline *monoTime, resultOnly bool) (Outcome, error) {
 	sender = trimAngles(sender)
 	if err := senderError(sender); err != nil {
 		return c.invalidInput(ip, "", sender, err)
@@ -453,7 +453,7 @@ func (c *Checker) checkHost(ctx context.Context, ip netip.Addr, domain, sender s
 // receiver's local rules and the deadline of the check; border.go wraps
 // it in the other settings.
 // It fills in *out, and returns its Problem.
-func (c *Checker) evaluate(ctx context.Context, out *Outcome, ip netip.Addr, helo, sender string, id Identity, local, domain string, deadline *time.Time) error {
+func (c *Checker) evaluate(ctx context.Context, out *Outcome, ip netip.Addr, helo, sender string, id Identity, local, domain string, deadline *monoTime) error {
 	e := c.newEvaluation(ip, helo, sender, local, domain)
 	e.local = c.LocalRules.terms() // localrules.go
 	err := e.run(ctx, c, out, sender, id, domain, deadline)
