@@ -46,10 +46,10 @@ type evaluation struct {
 type evalState struct {
 	evalCounts
 
-	ctx context.Context
-	lim *limitCtx // the time limit's context, once limited is set
-	res      Resolver
-	trace    func(Event)
+	ctx   context.Context
+	lim   *limitCtx // the time limit's context, once limited is set
+	res   Resolver
+	trace func(Event)
 
 	defaultExp string
 	local      []Term // Checker.LocalRules (localrules.go)
@@ -73,9 +73,9 @@ type evalCounts struct {
 	// answers without waiting on ctx.Done makes no timer (see limitCtx).
 	limit    time.Duration
 	deadline monoTime
-	limited bool  // ctx is lim
-	ticks   uint8 // calls of expired, which looks every 32nd
-	memory  bool  // res answers every query from memory at once
+	limited  bool  // ctx is lim
+	ticks    uint8 // calls of expired, which looks every 32nd
+	memory   bool  // res answers every query from memory at once
 
 	maxLookups, maxVoids, maxMX, maxPTR int
 	lookups, voids                      int
