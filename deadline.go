@@ -41,6 +41,13 @@ func (t monoTime) time() time.Time { return clockBase.Add(time.Duration(t)) }
 // and each check has its own, never reused, so that a resolver may keep
 // it past its Lookup.
 //
+// Until Done is asked for, Err reads the clock on every errClockEvery-th
+// call only: a resolver calls Err once a Lookup, and a clock read can
+// cost as much as a lookup from memory. A Lookup that waits must wait on
+// Done, as context-aware code does; one that only polls Err sees the
+// deadline at most errClockEvery-1 calls late, as a real context's Err
+// turns only when its timer has fired, some time after the deadline.
+//
 // It is small (40 bytes on 64-bit platforms), since every check that
 // queries a resolver not in memory makes one: the bytes a check
 // allocates set how often the garbage collector runs.
@@ -48,10 +55,22 @@ type limitCtx struct {
 	parent   context.Context // set by newLimitCtx, not changed after
 	deadline monoTime        // set by newLimitCtx, not changed after
 
-	stopped atomic.Bool // the check is over: Canceled
+	// state holds stoppedBit, expiredBit, and, from bit 2 up, the count
+	// of Err's calls.
+	state atomic.Uint32
 	// made holds the real context once Done has made it.
 	made atomic.Pointer[madeCtx]
 }
+
+// The bits of limitCtx.state.
+const (
+	stoppedBit = 1 << iota // the check is over: Canceled
+	expiredBit             // the deadline has been seen past
+	errCallOne             // one call of Err, in the count above
+)
+
+// errClockEvery is how often limitCtx.Err reads the clock (see limitCtx).
+const errClockEvery = 4
 
 // A madeCtx is the real context of a limitCtx, and its cancel.
 type madeCtx struct {
@@ -62,19 +81,25 @@ type madeCtx struct {
 // limitCtxChunk is how many limitCtx values are allocated at once.
 const limitCtxChunk = 8
 
-// newLimitCtx returns parent bounded by deadline, for one check. It takes
+// newLimitCtx returns parent bounded by deadline, for one check; ahead
+// reports that the caller has just read the clock and found the deadline
+// ahead, which the context then need not check until Err's
+// errClockEvery-th call. It takes
 // the context from *chunk, a slice of unused ones that the caller keeps
 // from check to check, and allocates limitCtxChunk of them at a time when
 // it is empty: one allocation for eight checks. A context is never
 // handed out twice, so a resolver may keep it past its check; the chunk
 // it came from then stays alive with it, under a kilobyte.
-func newLimitCtx(parent context.Context, deadline monoTime, chunk *[]limitCtx) *limitCtx {
+func newLimitCtx(parent context.Context, deadline monoTime, ahead bool, chunk *[]limitCtx) *limitCtx {
 	if len(*chunk) == 0 {
 		*chunk = make([]limitCtx, limitCtxChunk)
 	}
 	l := &(*chunk)[0]
 	*chunk = (*chunk)[1:]
 	l.parent, l.deadline = parent, deadline
+	if !ahead && deadline.passed() {
+		l.state.Store(expiredBit)
+	}
 	return l
 }
 
@@ -85,7 +110,7 @@ func newLimitCtx(parent context.Context, deadline monoTime, chunk *[]limitCtx) *
 // sets stopped before it looks at made, so that one of them, or both,
 // cancels a real context made while the check ends.
 func (l *limitCtx) stop() {
-	l.stopped.Store(true)
+	l.state.Or(stoppedBit)
 	if m := l.made.Load(); m != nil {
 		m.cancel()
 	}
@@ -107,7 +132,7 @@ func (l *limitCtx) Done() <-chan struct{} {
 	if m == nil {
 		ctx, cancel := context.WithDeadline(l.parent, l.deadline.time())
 		if l.made.CompareAndSwap(nil, &madeCtx{ctx, cancel}) {
-			if l.stopped.Load() {
+			if l.state.Load()&stoppedBit != 0 {
 				cancel()
 			}
 		} else {
@@ -119,9 +144,10 @@ func (l *limitCtx) Done() <-chan struct{} {
 }
 
 // Err returns the parent's error, context.DeadlineExceeded once the
-// deadline has passed, context.Canceled once the check is over, or nil.
-// Once Done has been asked for, it is the real context's, so that it is
-// non-nil exactly when Done is closed.
+// deadline has been seen past (on every errClockEvery-th call, see
+// limitCtx), context.Canceled once the check is over, or nil. Once Done
+// has been asked for, it is the real context's, so that it is non-nil
+// exactly when Done is closed.
 func (l *limitCtx) Err() error {
 	if m := l.made.Load(); m != nil {
 		return m.ctx.Err()
@@ -129,10 +155,15 @@ func (l *limitCtx) Err() error {
 	if err := l.parent.Err(); err != nil {
 		return err
 	}
-	if l.deadline.passed() {
+	s := l.state.Add(errCallOne)
+	if s&expiredBit != 0 {
 		return context.DeadlineExceeded
 	}
-	if l.stopped.Load() {
+	if (s/errCallOne)%errClockEvery == 0 && l.deadline.passed() {
+		l.state.Or(expiredBit)
+		return context.DeadlineExceeded
+	}
+	if s&stoppedBit != 0 {
 		return context.Canceled
 	}
 	return nil

@@ -37,7 +37,7 @@ func TestLimitCtx(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
 			defer cancel()
-			l := newLimitCtx(parent, monoAt(tt.deadline), new([]limitCtx))
+			l := newLimitCtx(parent, monoAt(tt.deadline), false, new([]limitCtx))
 			var ctx context.Context = l
 			if tt.done {
 				ctx.Done()
@@ -88,7 +88,7 @@ func TestLimitCtxParentDeadline(t *testing.T) {
 	soon := time.Now().Add(time.Minute)
 	parent, cancel := context.WithDeadline(context.Background(), soon)
 	defer cancel()
-	l := newLimitCtx(parent, monoAt(soon.Add(time.Hour)), new([]limitCtx))
+	l := newLimitCtx(parent, monoAt(soon.Add(time.Hour)), false, new([]limitCtx))
 	if d, ok := l.Deadline(); !ok || !d.Equal(soon) {
 		t.Errorf("Deadline() = %v, %v; want the parent's %v", d, ok, soon)
 	}
@@ -160,7 +160,7 @@ func TestLimitCtxChunk(t *testing.T) {
 	var chunk []limitCtx
 	seen := make(map[*limitCtx]bool, limitCtxChunk*8)
 	allocs := testing.AllocsPerRun(limitCtxChunk*4, func() {
-		l := newLimitCtx(context.Background(), 0, &chunk)
+		l := newLimitCtx(context.Background(), 0, true, &chunk)
 		if seen[l] {
 			t.Fatal("a context handed out twice")
 		}
@@ -181,3 +181,34 @@ func TestLimitCtxSize(t *testing.T) {
 
 // monoAt returns t, which has a monotonic reading, as a monoTime.
 func monoAt(t time.Time) monoTime { return monoTime(t.Sub(clockBase)) }
+
+// TestLimitCtxErrClock checks when Err reads the clock before Done is
+// asked for: every errClockEvery-th call, so that a deadline that passes
+// is seen at most errClockEvery-1 calls late, and then for good; and
+// that a context made with a deadline already past, by a caller that
+// did not just read the clock, is expired from the start.
+func TestLimitCtxErrClock(t *testing.T) {
+	l := newLimitCtx(context.Background(), monoAt(time.Now().Add(time.Hour)), true, new([]limitCtx))
+	defer l.stop()
+	l.deadline = monoAt(time.Now().Add(-time.Second)) // as if the hour had passed
+	for call := 1; call < errClockEvery; call++ {
+		if err := l.Err(); err != nil {
+			t.Fatalf("Err() call %d = %v, want nil: no clock read", call, err)
+		}
+	}
+	for call := errClockEvery; call < 3*errClockEvery; call++ {
+		if err := l.Err(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Err() call %d = %v, want DeadlineExceeded", call, err)
+		}
+	}
+	l.stop()
+	if err := l.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Err() after stop = %v, want DeadlineExceeded still", err)
+	}
+
+	past := newLimitCtx(context.Background(), monoAt(time.Now().Add(-time.Second)), false, new([]limitCtx))
+	defer past.stop()
+	if err := past.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("first Err() of a context made past its deadline = %v, want DeadlineExceeded", err)
+	}
+}

@@ -1057,14 +1057,15 @@ func (e *evaluation) query(depth int, typ RRType, name string) (resp *Response, 
 // caller's, bounded by the time limit from the first such query on.
 func (e *evaluation) waitCtx() context.Context {
 	if !e.limited && !e.memory && e.limit > 0 {
-		if e.deadline == 0 {
-			e.deadline = deadlineIn(e.limit)
+		ahead := e.deadline == 0
+		if ahead {
+			e.deadline = deadlineIn(e.limit) // the clock just read
 		}
 		// A limitCtx of its own for every check, never reused: a
 		// resolver may keep the context past its Lookup (a lookup
 		// left to finish for a cache, say), and must never see the
 		// next check's in it.
-		e.lim = newLimitCtx(e.ctx, e.deadline, &e.limitCtxs)
+		e.lim = newLimitCtx(e.ctx, e.deadline, ahead, &e.limitCtxs)
 		e.ctx, e.limited = e.lim, true
 	}
 	return e.ctx

@@ -217,6 +217,13 @@ func (r *Response) Len() int {
 //
 // A Resolver must be safe for concurrent use. CNAME chains are the
 // resolver's business: the answer is for the name at the end of the chain.
+//
+// ctx ends with the check, or at its time limit ([Checker.Timeout]): a
+// Lookup that waits (on the network, a lock, a timer) must return when
+// ctx.Done is closed. To spare a resolver that answers from memory a
+// clock read per query, ctx.Err may report the time limit a few calls
+// late when Done has not been asked for, as a context's Err turns only
+// once its timer has fired.
 type Resolver interface {
 	Lookup(ctx context.Context, name string, typ RRType) (*Response, error)
 }
