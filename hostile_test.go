@@ -367,3 +367,25 @@ func TestNilContext(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileChainParsedOnce checks that prefetching parses each record
+// of a cold hostile chain once a check, however often its walk passes
+// the record: such records (64 KB) are too large to be kept with their
+// Response, and the walk used to parse them again on every pass (307
+// allocations a check, 8.6 ms; 217 and 2.4 ms once parsed once).
+func TestHostileChainParsedOnce(t *testing.T) {
+	if raceDetector {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	sender := hostileLocal + "@hostile.example"
+	c := &spf.Checker{Resolver: coldResolver(hostileChains[0].recs)}
+	check := func() {
+		if out, _ := c.Check(context.Background(), hostileClient, "mail.example.net", sender); out.Result != spf.Fail {
+			t.Fatal(out.Result)
+		}
+	}
+	check()
+	if n := testing.AllocsPerRun(5, check); n > 260 {
+		t.Errorf("a cold check of the hostile chain allocates %v times, want at most 260", n)
+	}
+}

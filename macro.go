@@ -16,35 +16,50 @@ import (
 // DIGIT transformer is invalid (section 7.3). On error it returns where in
 // s the problem is and what it is.
 func checkMacroString(s string, expText bool) (int, string) {
+	off, msg, _ := scanMacroString(s, expText)
+	return off, msg
+}
+
+// scanMacroString is checkMacroString, and also reports whether s ends
+// with a macro-expand (what domain-end allows instead of a toplabel). It
+// reads s once: a hostile record can hold 64 KB of macros.
+func scanMacroString(s string, expText bool) (off int, msg string, endsWithExpand bool) {
+	last := -1 // where the last macro-expand ends
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c != '%' {
 			if (c < 0x21 || c > 0x7e) && !(expText && c == ' ') {
-				return i, "invalid character " + quoteRunes(s[i:i+1])
+				return i, "invalid character " + quoteRunes(s[i:i+1]), false
 			}
 			continue
 		}
 		if i+1 >= len(s) {
-			return i, `"%" at the end`
+			return i, `"%" at the end`, false
 		}
 		switch s[i+1] {
 		case '%', '_', '-':
 			i++
+			last = i + 1
 			continue
 		case '{':
 		default:
-			return i, "invalid macro " + quoteRunes(s[i:i+2])
+			return i, "invalid macro " + quoteRunes(s[i:i+2]), false
 		}
-		end := strings.IndexByte(s[i:], '}')
-		if end < 0 {
-			return i, "unterminated macro"
+		// Macros are short: a loop beats IndexByte's setup.
+		end := 2
+		for i+end < len(s) && s[i+end] != '}' {
+			end++
+		}
+		if i+end == len(s) {
+			return i, "unterminated macro", false
 		}
 		if _, _, _, _, msg := parseMacro(s[i+2:i+end], expText); msg != "" {
-			return i, msg + " in " + quoteRunes(s[i:i+end+1])
+			return i, msg + " in " + quoteRunes(s[i:i+end+1]), false
 		}
 		i += end
+		last = i + 1
 	}
-	return 0, ""
+	return 0, "", last == len(s)
 }
 
 // parseMacro parses the inside of "%{...}": macro-letter, transformers

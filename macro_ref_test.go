@@ -208,3 +208,76 @@ func TestExpandBounded(t *testing.T) {
 		}
 	}
 }
+
+// refCheckMacroString is checkMacroString as it was before it read the
+// string once (scanMacroString), kept to compare with.
+func refCheckMacroString(s string, expText bool) (int, string) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '%' {
+			if (c < 0x21 || c > 0x7e) && !(expText && c == ' ') {
+				return i, "invalid character " + quoteRunes(s[i:i+1])
+			}
+			continue
+		}
+		if i+1 >= len(s) {
+			return i, `"%" at the end`
+		}
+		switch s[i+1] {
+		case '%', '_', '-':
+			i++
+			continue
+		case '{':
+		default:
+			return i, "invalid macro " + quoteRunes(s[i:i+2])
+		}
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			return i, "unterminated macro"
+		}
+		if _, _, _, _, msg := parseMacro(s[i+2:i+end], expText); msg != "" {
+			return i, msg + " in " + quoteRunes(s[i:i+end+1])
+		}
+		i += end
+	}
+	return 0, ""
+}
+
+// refEndsWithMacroExpand reports whether a valid macro-string ends with
+// a macro-expand: "%{...}", "%%", "%_" or "%-", as the parser found it
+// before scanMacroString.
+func refEndsWithMacroExpand(s string) bool {
+	last := -1
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' || i+1 >= len(s) {
+			continue
+		}
+		if s[i+1] == '{' {
+			i += strings.IndexByte(s[i:], '}')
+		} else {
+			i++
+		}
+		last = i + 1
+	}
+	return last == len(s)
+}
+
+// FuzzScanMacroString compares scanMacroString with the two scans it
+// replaces: the same offset and message, and, for a valid string, the
+// same answer on its end.
+func FuzzScanMacroString(f *testing.F) {
+	for _, s := range []string{"%{s}", "a.%{d2r-}.example", "%{s}%{s}", "x%%", "%_%-", "%{", "%{}", "%{x}", "%", "a b", "%{c}", "%{ir}.%{v}._spf.%{d2}", "%{s}}"} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, s string, expText bool) {
+		off, msg, ends := scanMacroString(s, expText)
+		wantOff, wantMsg := refCheckMacroString(s, expText)
+		if off != wantOff || msg != wantMsg {
+			t.Fatalf("scanMacroString(%q, %v) = %d, %q; want %d, %q", s, expText, off, msg, wantOff, wantMsg)
+		}
+		if msg == "" && ends != refEndsWithMacroExpand(s) {
+			t.Fatalf("scanMacroString(%q, %v) ends with a macro-expand: %v, want %v", s, expText, ends, !ends)
+		}
+	})
+}

@@ -860,10 +860,11 @@ func checkDomainSpec(s string) string {
 	if plain && dot >= 0 && isTopLabel(strings.TrimSuffix(s[dot+1:], ".")) {
 		return ""
 	}
-	if off, msg := checkMacroString(s, false); msg != "" {
+	off, msg, endsWithExpand := scanMacroString(s, false)
+	if msg != "" {
 		return fmt.Sprintf("%s (at %d in the domain-spec)", msg, off)
 	}
-	if endsWithMacroExpand(s) {
+	if endsWithExpand {
 		return ""
 	}
 	end := strings.TrimSuffix(s, ".")
@@ -875,24 +876,6 @@ func checkDomainSpec(s string) string {
 		return "invalid top-level label " + quoteRunes(end[i+1:])
 	}
 	return ""
-}
-
-// endsWithMacroExpand reports whether a valid macro-string ends with a
-// macro-expand: "%{...}", "%%", "%_" or "%-".
-func endsWithMacroExpand(s string) bool {
-	last := -1 // where the last macro-expand ends
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' || i+1 >= len(s) {
-			continue
-		}
-		if s[i+1] == '{' {
-			i += strings.IndexByte(s[i:], '}')
-		} else {
-			i++
-		}
-		last = i + 1
-	}
-	return last == len(s)
 }
 
 // isTopLabel checks toplabel = ( *alphanum ALPHA *alphanum ) /

@@ -449,20 +449,25 @@ func (p *prefetcher) walkTerm(n *pnode, i int, st *walkState) (ended bool, q Qua
 			st.stop = true
 			return false, 0
 		}
-		rec := resp.spfRecord()
-		if rec.found != 1 || rec.err != nil {
-			st.stop = true // none (a permerror here) or a permerror
-			return false, 0
-		}
-		child := p.nodes[target]
-		if child == nil {
+		// A record is parsed once a check, however often the walk
+		// passes it: a hostile one is 64 KB of macros, and a record
+		// that large is not kept with its Response. nil stands for
+		// none or a permerror.
+		child, seen := p.nodes[target]
+		if !seen {
 			if p.nodes == nil {
 				p.nodes = make(map[string]*pnode)
 			}
-			env := p.rootEnv
-			env.domain = target
-			child = p.newNode(env, rec.terms)
+			if rec := resp.spfRecord(); rec.found == 1 && rec.err == nil {
+				env := p.rootEnv
+				env.domain = target
+				child = p.newNode(env, rec.terms)
+			}
 			p.nodes[target] = child
+		}
+		if child == nil {
+			st.stop = true // none (a permerror here) or a permerror
+			return false, 0
 		}
 		ended, q := p.walkNode(child, st)
 		switch {
