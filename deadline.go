@@ -84,12 +84,12 @@ const limitCtxChunk = 8
 // newLimitCtx returns parent bounded by deadline, for one check; ahead
 // reports that the caller has just read the clock and found the deadline
 // ahead, which the context then need not check until Err's
-// errClockEvery-th call. It takes
-// the context from *chunk, a slice of unused ones that the caller keeps
-// from check to check, and allocates limitCtxChunk of them at a time when
-// it is empty: one allocation for eight checks. A context is never
-// handed out twice, so a resolver may keep it past its check; the chunk
-// it came from then stays alive with it, under a kilobyte.
+// errClockEvery-th call. It takes the context from *chunk, a slice of
+// unused ones that the caller keeps from check to check, and allocates
+// limitCtxChunk of them at a time when it is empty: one allocation for
+// eight checks. A context is never handed out twice, so a resolver may
+// keep it past its check; the chunk it came from then stays alive with
+// it, under a kilobyte.
 func newLimitCtx(parent context.Context, deadline monoTime, ahead bool, chunk *[]limitCtx) *limitCtx {
 	if len(*chunk) == 0 {
 		*chunk = make([]limitCtx, limitCtxChunk)
