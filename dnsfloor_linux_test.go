@@ -5,8 +5,6 @@ import (
 	"os"
 	"syscall"
 	"testing"
-
-	"github.com/miekg/dns"
 )
 
 // newSocketFloor is the "new-socket" case of BenchmarkUDPRoundTripFloor:
@@ -19,46 +17,26 @@ func newSocketFloor(b *testing.B, parallel bool) {
 		b.Fatal(ap, err)
 	}
 	sa := &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
-	msg := new(dns.Msg)
-	msg.SetQuestion("a1.example.com.", dns.TypeTXT)
-	query, err := msg.Pack()
-	if err != nil {
-		b.Fatal(err)
-	}
-	roundTrip := func(b *testing.B, buf []byte) {
-		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := syscall.Connect(fd, sa); err != nil {
-			syscall.Close(fd)
-			b.Fatal(err)
-		}
-		f := os.NewFile(uintptr(fd), "udp")
-		defer f.Close()
-		if _, err := f.Write(query); err != nil {
-			b.Fatal(err)
-		}
-		if n, err := f.Read(buf); err != nil || n < len(query) {
-			b.Fatal(n, err)
-		}
-	}
-	cpu, ok := processCPU()
-	if parallel {
-		b.SetParallelism(max(1, benchParallel/runtimeProcs()))
-		b.RunParallel(func(pb *testing.PB) {
-			buf := make([]byte, 4096)
-			for pb.Next() {
-				roundTrip(b, buf)
-			}
-		})
-	} else {
+	query := packQuery(b, "a1.example.com.")
+	runRoundTrips(b, parallel, func(b *testing.B) (func(), func()) {
 		buf := make([]byte, 4096)
-		for b.Loop() {
-			roundTrip(b, buf)
-		}
-	}
-	if end, ok2 := processCPU(); ok && ok2 {
-		b.ReportMetric(float64(end-cpu)/float64(b.N)/1000, "cpu-µs/op")
-	}
+		return func() {
+			fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := syscall.Connect(fd, sa); err != nil {
+				syscall.Close(fd)
+				b.Fatal(err)
+			}
+			f := os.NewFile(uintptr(fd), "udp")
+			defer f.Close()
+			if _, err := f.Write(query); err != nil {
+				b.Fatal(err)
+			}
+			if n, err := f.Read(buf); err != nil || n < len(query) {
+				b.Fatal(n, err)
+			}
+		}, nil
+	})
 }

@@ -2,7 +2,6 @@ package spf_test
 
 import (
 	"net"
-	"sync/atomic"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -15,10 +14,9 @@ import (
 // connected socket kept open, a query built once, the answer not read).
 // No client can use less for a query; what DNSResolver uses beyond it is
 // its own cost. The "new-socket" cases add what a random source port for
-// every query costs at least: a socket made, connected and closed for
-// each round trip, with blocking system calls (no poller, which a real
-// client needs to wait without holding a thread). They run as the child
-// cases do, one query at a time and 16 at once.
+// every query costs at least: a socket made, connected, handed to the
+// runtime's poller and closed for each round trip (see newSocketFloor).
+// They run as the child cases do, one query at a time and 16 at once.
 func BenchmarkUDPRoundTripFloor(b *testing.B) {
 	for _, parallel := range []bool{false, true} {
 		name := "serial"
@@ -28,51 +26,66 @@ func BenchmarkUDPRoundTripFloor(b *testing.B) {
 		b.Run("new-socket/"+name, func(b *testing.B) { newSocketFloor(b, parallel) })
 		b.Run(name, func(b *testing.B) {
 			addr := childServer(b)
-			msg := new(dns.Msg)
-			msg.SetQuestion("_netblocks1.example.com.", dns.TypeTXT)
-			query, err := msg.Pack()
-			if err != nil {
-				b.Fatal(err)
-			}
-			dial := func(b *testing.B) *net.UDPConn {
+			query := packQuery(b, "_netblocks1.example.com.")
+			runRoundTrips(b, parallel, func(b *testing.B) (func(), func()) {
 				c, err := net.Dial("udp", addr)
 				if err != nil {
 					b.Fatal(err)
 				}
-				return c.(*net.UDPConn)
-			}
-			roundTrip := func(b *testing.B, c *net.UDPConn, buf []byte) {
-				if _, err := c.Write(query); err != nil {
-					b.Fatal(err)
-				}
-				if n, err := c.Read(buf); err != nil || n < len(query) {
-					b.Fatal(n, err)
-				}
-			}
-			cpu, ok := processCPU()
-			if parallel {
-				var conns atomic.Int32
-				b.SetParallelism(max(1, benchParallel/runtimeProcs()))
-				b.RunParallel(func(pb *testing.PB) {
-					c := dial(b)
-					defer c.Close()
-					conns.Add(1)
-					buf := make([]byte, 4096)
-					for pb.Next() {
-						roundTrip(b, c, buf)
-					}
-				})
-			} else {
-				c := dial(b)
-				defer c.Close()
 				buf := make([]byte, 4096)
-				for b.Loop() {
-					roundTrip(b, c, buf)
-				}
+				return func() {
+					if _, err := c.Write(query); err != nil {
+						b.Fatal(err)
+					}
+					if n, err := c.Read(buf); err != nil || n < len(query) {
+						b.Fatal(n, err)
+					}
+				}, func() { c.Close() }
+			})
+		})
+	}
+}
+
+// packQuery returns a TXT query for name, in wire format.
+func packQuery(b *testing.B, name string) []byte {
+	msg := new(dns.Msg)
+	msg.SetQuestion(name, dns.TypeTXT)
+	query, err := msg.Pack()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return query
+}
+
+// runRoundTrips runs b.N round trips, one at a time, or from
+// benchParallel goroutines if parallel, and reports the CPU time of this
+// process per round trip (cpu-µs/op: user and system, getrusage). start
+// is called once by each goroutine (once in all, one at a time): it
+// returns the goroutine's round trip, and what to do when it is done (nil
+// for nothing).
+func runRoundTrips(b *testing.B, parallel bool, start func(*testing.B) (roundTrip, done func())) {
+	cpu, ok := processCPU()
+	if parallel {
+		b.SetParallelism(max(1, benchParallel/runtimeProcs()))
+		b.RunParallel(func(pb *testing.PB) {
+			roundTrip, done := start(b)
+			if done != nil {
+				defer done()
 			}
-			if end, ok2 := processCPU(); ok && ok2 {
-				b.ReportMetric(float64(end-cpu)/float64(b.N)/1000, "cpu-µs/op")
+			for pb.Next() {
+				roundTrip()
 			}
 		})
+	} else {
+		roundTrip, done := start(b)
+		if done != nil {
+			defer done()
+		}
+		for b.Loop() {
+			roundTrip()
+		}
+	}
+	if end, ok2 := processCPU(); ok && ok2 {
+		b.ReportMetric(float64(end-cpu)/float64(b.N)/1000, "cpu-µs/op")
 	}
 }

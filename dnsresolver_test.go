@@ -487,25 +487,14 @@ func BenchmarkDNSResolverQuery(b *testing.B) {
 					}
 				}
 				b.ReportAllocs()
-				cpu, ok := processCPU()
-				if parallel {
-					var next atomic.Int32
-					b.SetParallelism(max(1, benchParallel/runtimeProcs()))
-					b.RunParallel(func(pb *testing.PB) {
-						qname := fmt.Sprintf(tc.qname, next.Add(1)%benchNames)
-						for pb.Next() {
-							lookup(b, qname)
-						}
-					})
-				} else {
+				var next atomic.Int32
+				runRoundTrips(b, parallel, func(b *testing.B) (func(), func()) {
 					qname := strings.ReplaceAll(tc.qname, "%d", "0")
-					for b.Loop() {
-						lookup(b, qname)
+					if parallel {
+						qname = fmt.Sprintf(tc.qname, next.Add(1)%benchNames)
 					}
-				}
-				if end, ok2 := processCPU(); ok && ok2 {
-					b.ReportMetric(float64(end-cpu)/float64(b.N)/1000, "cpu-µs/op")
-				}
+					return func() { lookup(b, qname) }, nil
+				})
 				b.ReportMetric(float64(spf.DNSResolverRetries(res))/float64(b.N), "resends/op")
 			})
 		}

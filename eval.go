@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf-go/spf/internal/domain"
+	"github.com/spf-go/spf/internal/swar"
 	"golang.org/x/net/idna"
 )
 
@@ -42,7 +43,7 @@ type evaluation struct {
 
 // An evalState is the part of an evaluation reset for every check: its
 // pointer-free part, evalCounts, reset whole, and pointers reset one by
-// one (see Checker.newEvaluation).
+// one (see evaluation.reset).
 type evalState struct {
 	evalCounts
 
@@ -257,7 +258,7 @@ func aLabelForm(name string) string {
 // it runs on the HELO name, sender domain and local part of every check.
 func isASCII(s string) bool {
 	for ; len(s) >= 8; s = s[8:] {
-		if load8(s)&0x8080808080808080 != 0 {
+		if swar.NonASCII(swar.Load(s)) != 0 {
 			return false
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf-go/spf/internal/domain"
+	"github.com/spf-go/spf/internal/swar"
 )
 
 // A Kind names the mechanism or modifier of a [Term]
@@ -364,7 +365,7 @@ func parseTerm(t *Term, text string, start int) (end int, msg string) {
 	}
 	// "include:", the next most common, at once: its letters folded to
 	// lower case (c|0x20), its ':' as is.
-	if p+len("include:") <= len(text) && load8(text[p:p+8])|0x0020202020202020 == includeColon {
+	if p+len("include:") <= len(text) && swar.Load(text[p:p+8])|0x0020202020202020 == includeColon {
 		e, ok := scanPlainDomain(text, p+8, true)
 		if ok {
 			t.Kind, t.Qualifier, t.CIDR4, t.CIDR6 = KindInclude, q, 0, 0
@@ -447,10 +448,7 @@ func mechanismKind(key uint64) Kind {
 // not apply, the name is not read again. The term's end is the next
 // space from from on.
 func parseMechanismRest(t *Term, text string, start, n, from int, kind Kind, q Qualifier) (end int, msg string) {
-	end = from
-	for end < len(text) && text[end] != ' ' {
-		end++
-	}
+	end = termEnd(text, from)
 	*t = Term{Kind: kind, Qualifier: q, Text: text[start:end]}
 	return end, parseMechanismArg(t, text[n:end])
 }
@@ -458,13 +456,19 @@ func parseMechanismRest(t *Term, text string, start, n, from int, kind Kind, q Q
 // parseTermText parses the term of text that starts at start, with
 // parseTermString, after finding its end: the next space from from on.
 func parseTermText(t *Term, text string, start, from int) (end int, msg string) {
-	// Terms are short: a loop beats IndexByte's setup.
-	end = from
-	for end < len(text) && text[end] != ' ' {
-		end++
-	}
+	end = termEnd(text, from)
 	*t = Term{}
 	return end, parseTermString(t, text[start:end])
+}
+
+// termEnd returns where the term of text that goes on at from ends: the
+// next space, or the end of text. Terms are short: a loop beats
+// IndexByte's setup.
+func termEnd(text string, from int) int {
+	for from < len(text) && text[from] != ' ' {
+		from++
+	}
+	return from
 }
 
 // scanPlainDomain reads a domain-spec without macros from text at start
@@ -476,7 +480,7 @@ func scanPlainDomain(text string, start int, slash bool) (end int, ok bool) {
 	end = start
 	// Eight bytes at a time while they are all plain (most of a
 	// domain), then a byte at a time.
-	for end+8 <= len(text) && plain8(load8(text[end:end+8]), slash) {
+	for end+8 <= len(text) && plain8(swar.Load(text[end:end+8]), slash) {
 		end += 8
 	}
 	for ; end < len(text); end++ {
@@ -493,32 +497,18 @@ func scanPlainDomain(text string, start int, slash bool) (end int, ok bool) {
 	return end, dot >= 0 && isTopLabel(d[dot+1:])
 }
 
-// load8 returns the first 8 bytes of s, the first in the low byte; the
-// compiler makes it one load.
-func load8(s string) uint64 {
-	_ = s[7]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-}
-
-// includeColon is "include:" as load8 reads it.
+// includeColon is "include:" as swar.Load reads it.
 const includeColon = 'i' | 'n'<<8 | 'c'<<16 | 'l'<<24 | 'u'<<32 | 'd'<<40 | 'e'<<48 | ':'<<56
 
 // plain8 reports whether the 8 bytes of w are visible ASCII other than
 // '%', and other than '/' unless slash is true: what scanPlainDomain
-// reads on. It tests them at once ("SIMD within a register"): for a
-// word v, (v-ones*n)&^v has the high bit of some byte set exactly when
-// a byte of v is less than n (n at most 128), and v^(ones*c) has a zero
-// byte where v has the byte c.
+// reads on, tested at once.
 func plain8(w uint64, slash bool) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	del, pct := w^(ones*0x7f), w^(ones*'%')
-	bad := w | (w-ones*0x21)&^w | (del-ones)&^del | (pct-ones)&^pct
+	bad := swar.NonASCII(w) | swar.Below(w, 0x21) | swar.Equal(w, 0x7f) | swar.Equal(w, '%')
 	if !slash {
-		sl := w ^ (ones * '/')
-		bad |= (sl - ones) &^ sl
+		bad |= swar.Equal(w, '/')
 	}
-	return bad&highs == 0
+	return bad == 0
 }
 
 // parseTermString parses the term s into t; a non-empty msg says why it
@@ -560,18 +550,8 @@ func parseTermString(t *Term, s string) (msg string) {
 	if n-p > len("include") {
 		key = 0 // longer than any mechanism name
 	}
-	t.Kind = mechanismKind(key)
-	switch t.Kind {
-	case 0:
+	if t.Kind = mechanismKind(key); t.Kind == 0 {
 		return fmt.Sprintf("unknown mechanism %q", clip(s[p:n], maxQuotedTerm))
-	case KindIP4:
-		// The most common term of large records, at once.
-		if n < len(s) && s[n] == ':' {
-			if p, ok := parseIPv4Prefix(s[n+1:]); ok {
-				t.Network = p
-				return ""
-			}
-		}
 	}
 	return parseMechanismArg(t, s[n:])
 }
@@ -847,17 +827,7 @@ func checkDomainSpec(s string) string {
 		return "empty domain-spec"
 	}
 	// The common case, no macro: visible ASCII, and a toplabel.
-	dot, plain := -1, true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '.' && i < len(s)-1 {
-			dot = i
-		} else if c < 0x21 || c > 0x7e || c == '%' {
-			plain = false
-			break
-		}
-	}
-	if plain && dot >= 0 && isTopLabel(strings.TrimSuffix(s[dot+1:], ".")) {
+	if end, ok := scanPlainDomain(s, 0, true); ok && end == len(s) {
 		return ""
 	}
 	off, msg, endsWithExpand := scanMacroString(s, false)

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/spf-go/spf/internal/swar"
 )
 
 // The parser as it was before its single-pass rewrite, kept as the
@@ -305,7 +307,7 @@ func TestPlain8(t *testing.T) {
 			for c := range 256 {
 				b := []byte("abcdefgh")
 				b[pos] = byte(c)
-				if got, want := plain8(load8(string(b)), slash), plainByte(byte(c), slash); got != want {
+				if got, want := plain8(swar.Load(string(b)), slash), plainByte(byte(c), slash); got != want {
 					t.Errorf("plain8(%q, slash %v) = %v, want %v", b, slash, got, want)
 				}
 			}
@@ -320,7 +322,7 @@ func TestPlain8(t *testing.T) {
 			for i := 0; i < 8; i++ {
 				want = want && plainByte(s[i], slash)
 			}
-			if got := plain8(load8(s), slash); got != want {
+			if got := plain8(swar.Load(s), slash); got != want {
 				t.Errorf("plain8(%q, slash %v) = %v, want %v", s, slash, got, want)
 			}
 		}

@@ -100,6 +100,7 @@ import (
 	"time"
 
 	"github.com/spf-go/spf/internal/domain"
+	"github.com/spf-go/spf/internal/swar"
 )
 
 // The problems of a temperror or permerror, which [Outcome.Problem] and
@@ -509,12 +510,12 @@ func senderOK(sender string) bool {
 	at := strings.LastIndexByte(sender, '@')
 	local, domain := sender[:at+1], sender[at+1:]
 	for ; len(local) >= 8; local = local[8:] {
-		if badSender8(load8(local), false) {
+		if badSender8(swar.Load(local), false) {
 			return false
 		}
 	}
 	for ; len(domain) >= 8; domain = domain[8:] {
-		if badSender8(load8(domain), true) {
+		if badSender8(swar.Load(domain), true) {
 			return false
 		}
 	}
@@ -532,19 +533,13 @@ func senderOK(sender string) bool {
 }
 
 // badSender8 reports whether a byte of w is a control character or DEL,
-// or, in a domain, a space or an angle bracket. It tests the 8 at once,
-// as plain8 does: (v-ones*n)&^v has the high bit of some byte set
-// exactly when a byte of v is less than n (n at most 128), and v^(ones*c)
-// has a zero byte where v has the byte c.
+// or, in a domain, a space or an angle bracket, testing the 8 at once.
 func badSender8(w uint64, domain bool) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	del := w ^ (ones * 0x7f)
-	bad := (w-ones*0x20)&^w | (del-ones)&^del
+	bad := swar.Below(w, 0x20) | swar.Equal(w, 0x7f)
 	if domain {
-		sp, lt, gt := w^(ones*' '), w^(ones*'<'), w^(ones*'>')
-		bad |= (sp-ones)&^sp | (lt-ones)&^lt | (gt-ones)&^gt
+		bad |= swar.Equal(w, ' ') | swar.Equal(w, '<') | swar.Equal(w, '>')
 	}
-	return bad&highs != 0
+	return bad != 0
 }
 
 // invalidInput returns the permerror outcome of a check that was not made

@@ -7,6 +7,7 @@ package domain
 import (
 	"strings"
 
+	"github.com/spf-go/spf/internal/swar"
 	"golang.org/x/net/idna"
 )
 
@@ -196,7 +197,7 @@ func Fold(name string) string {
 	i := 0
 	// 8 bytes at a time while none is an upper-case letter: names are
 	// mostly lower case already, and a Zone folds every name it is asked.
-	for ; i+8 <= len(name) && !hasUpper8(load8(name[i:])); i += 8 {
+	for ; i+8 <= len(name) && swar.Upper(swar.Load(name[i:])) == 0; i += 8 {
 	}
 	for ; i < len(name); i++ {
 		if 'A' <= name[i] && name[i] <= 'Z' {
@@ -210,25 +211,4 @@ func Fold(name string) string {
 		}
 	}
 	return name
-}
-
-// load8 returns the first 8 bytes of s, the first in the low byte; the
-// compiler makes it one load.
-func load8(s string) uint64 {
-	_ = s[7]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-}
-
-// hasUpper8 reports whether a byte of w is an ASCII upper-case letter,
-// testing the 8 at once: with the high bits cleared (v), adding 0x80-'A'
-// sets a byte's high bit exactly when it is 'A' or more, and adding
-// 0x80-'Z'-1 exactly when it is more than 'Z'; no sum carries into the
-// next byte. A byte whose high bit w has is no letter.
-func hasUpper8(w uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	v := w &^ highs
-	geA := v + ones*(0x80-'A')
-	gtZ := v + ones*(0x80-'Z'-1)
-	return geA&^gtZ&^w&highs != 0
 }

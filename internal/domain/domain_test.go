@@ -136,24 +136,3 @@ func TestNormalizeOnePass(t *testing.T) {
 		}
 	}
 }
-
-// TestHasUpper8 compares hasUpper8 with a byte-by-byte test: every byte
-// value at every position, among lower-case letters and among bytes
-// with the high bit set (which must not carry into their neighbours).
-func TestHasUpper8(t *testing.T) {
-	for _, fill := range []byte{'a', 0xff, 0x80, 'Z' + 1, 'A' - 1} {
-		for pos := 0; pos < 8; pos++ {
-			for c := 0; c < 256; c++ {
-				b := []byte(strings.Repeat(string([]byte{fill}), 8))
-				b[pos] = byte(c)
-				want := false
-				for _, x := range b {
-					want = want || 'A' <= x && x <= 'Z'
-				}
-				if got := hasUpper8(load8(string(b))); got != want {
-					t.Fatalf("hasUpper8(%q) = %v, want %v", b, got, want)
-				}
-			}
-		}
-	}
-}
